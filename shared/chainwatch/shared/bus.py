@@ -1,0 +1,350 @@
+"""NATS helpers: connect with retry, declare streams, publish once, consume in batches.
+
+The consumer's promise is at-least-once with a safety net: a message is acknowledged only
+after the handler has made its work durable; a failure that a retry can fix is
+negatively acknowledged with a delay; a message that cannot be decoded, or that keeps
+failing, goes to ``chainwatch.deadletter.<stage>`` with the reason and is then acknowledged,
+so one bad message never blocks the stream. Publishers set the txid as ``Nats-Msg-Id`` and
+JetStream drops a second publish of it within the stream's duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, PubAck, StreamConfig
+from pydantic import BaseModel, ValidationError
+
+from chainwatch.shared import subjects
+from chainwatch.shared.errors import DecodeError, TransientError
+from chainwatch.shared.logs import log_context
+from chainwatch.shared.schemas import DeadLetter
+from chainwatch.shared.settings import NatsSettings
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+SCHEMA_HEADER = "Chainwatch-Schema"
+DEADLETTER_PAYLOAD_LIMIT = 256 * 1024
+"""Bytes of an original message kept in its dead letter; the rest is cut and marked."""
+
+
+async def connect(settings: NatsSettings, name: str) -> NATS:
+    """Connect to NATS, retrying with backoff and jitter while the server is not up yet.
+
+    Once connected the client reconnects by itself for ever; disconnects are logged.
+    """
+
+    async def on_error(exc: Exception) -> None:
+        logger.warning("nats error: %s", exc)
+
+    async def on_disconnect() -> None:
+        logger.warning("disconnected from nats")
+
+    async def on_reconnect() -> None:
+        logger.info("reconnected to nats")
+
+    options: dict[str, object] = {
+        "servers": settings.servers,
+        "name": name,
+        "connect_timeout": settings.connect_timeout_s,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 1,
+        "error_cb": on_error,
+        "disconnected_cb": on_disconnect,
+        "reconnected_cb": on_reconnect,
+    }
+    if settings.user:
+        options["user"] = settings.user
+        options["password"] = settings.password.get_secret_value() if settings.password else ""
+    if settings.creds_file:
+        options["user_credentials"] = str(settings.creds_file)
+
+    for attempt in range(1, settings.connect_attempts + 1):
+        try:
+            client = await nats.connect(**options)  # type: ignore[arg-type]
+        except (OSError, nats.errors.Error) as exc:
+            if attempt == settings.connect_attempts:
+                raise TransientError(f"nats unreachable at {settings.url}: {exc}") from exc
+            delay_s = min(5.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
+            logger.info("nats not reachable (%s), attempt %d, retry in %.1fs", exc, attempt, delay_s)
+            await asyncio.sleep(delay_s)
+        else:
+            logger.info("connected to nats %s as %s", client.connected_url, name)
+            return client
+    raise AssertionError("unreachable")
+
+
+def stream_config(spec: subjects.StreamSpec) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        max_age=spec.max_age.total_seconds(),
+        duplicate_window=spec.duplicate_window.total_seconds(),
+    )
+
+
+async def ensure_streams(
+    js: JetStreamContext, specs: Sequence[subjects.StreamSpec] = subjects.ALL_STREAMS
+) -> None:
+    """Create each stream, or bring an existing one to the configuration named here."""
+    for spec in specs:
+        config = stream_config(spec)
+        try:
+            await js.stream_info(spec.name)
+        except nats.js.errors.NotFoundError:
+            await js.add_stream(config)
+            logger.info("created stream %s", spec.name)
+        else:
+            await js.update_stream(config)
+
+
+def encode(model: BaseModel) -> bytes:
+    return model.model_dump_json().encode()
+
+
+def decode(model_type: type[M], data: bytes, subject: str) -> M:
+    """Parse a message body as ``model_type``; raise DecodeError with a short reason."""
+    try:
+        return model_type.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise DecodeError(subject, f"{where}: {first['msg']}{more}") from None
+
+
+async def publish(
+    js: JetStreamContext, subject: str, model: BaseModel, msg_id: str, timeout_s: float = 5.0
+) -> PubAck:
+    """Publish ``model`` on ``subject``; JetStream drops a repeat of ``msg_id`` in its window."""
+    headers = {MSG_ID_HEADER: msg_id, SCHEMA_HEADER: str(getattr(model, "schema_version", 1))}
+    return await js.publish(subject, encode(model), timeout=timeout_s, headers=headers)
+
+
+async def dead_letter(
+    js: JetStreamContext,
+    stage: str,
+    *,
+    original_subject: str,
+    payload: bytes,
+    reason: str,
+    error_type: str,
+    message_id: str | None = None,
+    delivered_count: int = 1,
+) -> None:
+    """Publish a message that ``stage`` gave up on, with the reason, to its dead-letter subject."""
+    letter = DeadLetter(
+        stage=stage,
+        reason=reason,
+        error_type=error_type,
+        original_subject=original_subject,
+        message_id=message_id,
+        delivered_count=delivered_count,
+        failed_at=datetime.now(UTC),
+        payload=payload[:DEADLETTER_PAYLOAD_LIMIT].decode("utf-8", errors="replace"),
+        payload_truncated=len(payload) > DEADLETTER_PAYLOAD_LIMIT,
+    )
+    await js.publish(subjects.deadletter_subject(stage), encode(letter))
+    logger.warning("dead-lettered message on %s: %s", original_subject, reason)
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[M]):
+    """A decoded message and where it sits in its stream."""
+
+    message: M
+    msg_id: str | None
+    stream_seq: int
+    num_delivered: int
+
+
+BatchHandler = Callable[[Sequence[Delivery[M]]], Awaitable[None]]
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    TimeoutError,
+    nats.errors.Error,
+)
+
+
+class BatchConsumer(Generic[M]):
+    """A durable pull consumer that hands decoded batches to a handler.
+
+    The handler must make its work durable before it returns; then the batch is acked.
+    When it raises an error listed in ``transient_errors`` the batch is nak'd with a delay
+    and tried again however often that takes. Any other error is taken as a sign that one
+    message in the batch is poison: the batch is retried one message at a time, and a
+    message that still fails after ``max_attempts`` deliveries is dead-lettered.
+    """
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        stage: str,
+        stream: str,
+        subject: str,
+        durable: str,
+        model: type[M],
+        handler: BatchHandler[M],
+        batch_size: int = 256,
+        fetch_timeout_s: float = 1.0,
+        max_attempts: int = 5,
+        ack_wait_s: float = 30.0,
+        retry_delay_s: float = 2.0,
+        transient_errors: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
+    ) -> None:
+        self.js = js
+        self.stage = stage
+        self.stream = stream
+        self.subject = subject
+        self.durable = durable
+        self.model = model
+        self.handler = handler
+        self.batch_size = batch_size
+        self.fetch_timeout_s = fetch_timeout_s
+        self.max_attempts = max_attempts
+        self.ack_wait_s = ack_wait_s
+        self.retry_delay_s = retry_delay_s
+        self.transient_errors = transient_errors
+        self.processed = 0
+        self.dead_lettered = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch, handle and ack until ``stop`` is set; the batch in hand is finished first."""
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_s,
+            max_ack_pending=max(4 * self.batch_size, 1024),
+        )
+        sub = await self.js.pull_subscribe(
+            self.subject, durable=self.durable, stream=self.stream, config=config
+        )
+        logger.info("consuming %s as %s", self.subject, self.durable)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(self.batch_size, timeout=self.fetch_timeout_s)
+                except nats.errors.TimeoutError:
+                    continue
+                except nats.errors.Error as exc:
+                    logger.warning("fetch from %s failed: %s", self.subject, exc)
+                    await asyncio.sleep(self.retry_delay_s)
+                    continue
+                await self.process(msgs)
+        finally:
+            await sub.unsubscribe()
+        logger.info("stopped consuming %s", self.subject)
+
+    async def process(self, msgs: Sequence[Msg]) -> None:
+        """Decode, dead-letter the undecodable, hand the rest to the handler, ack or nak."""
+        deliveries: list[tuple[Msg, Delivery[M]]] = []
+        for msg in msgs:
+            delivery = await self._decode_or_dead_letter(msg)
+            if delivery is not None:
+                deliveries.append((msg, delivery))
+        if not deliveries:
+            return
+
+        try:
+            await self.handler([d for _, d in deliveries])
+        except self.transient_errors as exc:
+            logger.warning("batch of %d failed, will retry: %s", len(deliveries), exc)
+            for msg, _ in deliveries:
+                await msg.nak(delay=self.retry_delay_s)
+            return
+        except Exception as exc:
+            if len(deliveries) == 1:
+                await self._fail_one(*deliveries[0], exc)
+                return
+            logger.warning("batch of %d failed; retrying one at a time", len(deliveries))
+            for msg, delivery in deliveries:
+                await self._handle_one(msg, delivery)
+            return
+
+        for msg, _ in deliveries:
+            await msg.ack()
+        self.processed += len(deliveries)
+
+    async def _handle_one(self, msg: Msg, delivery: Delivery[M]) -> None:
+        try:
+            await self.handler([delivery])
+        except self.transient_errors as exc:
+            logger.warning("message failed, will retry: %s", exc)
+            await msg.nak(delay=self.retry_delay_s)
+        except Exception as exc:
+            await self._fail_one(msg, delivery, exc)
+        else:
+            await msg.ack()
+            self.processed += 1
+
+    async def _fail_one(self, msg: Msg, delivery: Delivery[M], exc: Exception) -> None:
+        """A message failed for a reason that is not transient: retry, or give it up."""
+        with log_context(subject=msg.subject, txid=delivery.msg_id):
+            if delivery.num_delivered < self.max_attempts:
+                logger.warning(
+                    "handler failed on delivery %d of %d",
+                    delivery.num_delivered,
+                    self.max_attempts,
+                    exc_info=exc,
+                )
+                await msg.nak(delay=self.retry_delay_s)
+                return
+            logger.error("handler failed %d times; dead-lettering", delivery.num_delivered)
+            await dead_letter(
+                self.js,
+                self.stage,
+                original_subject=msg.subject,
+                payload=msg.data,
+                reason=f"handler failed {delivery.num_delivered} times: {exc!s:.500}",
+                error_type=type(exc).__name__,
+                message_id=delivery.msg_id,
+                delivered_count=delivery.num_delivered,
+            )
+            await msg.ack()
+            self.dead_lettered += 1
+
+    async def _decode_or_dead_letter(self, msg: Msg) -> Delivery[M] | None:
+        msg_id = msg.headers.get(MSG_ID_HEADER) if msg.headers else None
+        try:
+            message = decode(self.model, msg.data, msg.subject)
+        except DecodeError as exc:
+            await dead_letter(
+                self.js,
+                self.stage,
+                original_subject=msg.subject,
+                payload=msg.data,
+                reason=exc.reason,
+                error_type="decode",
+                message_id=msg_id,
+                delivered_count=msg.metadata.num_delivered,
+            )
+            await msg.ack()
+            self.dead_lettered += 1
+            return None
+        return Delivery(
+            message=message,
+            msg_id=msg_id,
+            stream_seq=msg.metadata.sequence.stream,
+            num_delivered=msg.metadata.num_delivered,
+        )
+

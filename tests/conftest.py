@@ -1,0 +1,108 @@
+"""Fixtures shared by every test: real servers, started once per session.
+
+NATS is always a fresh nats-server on a free loopback port. PostgreSQL is a fresh database
+on the server named by ``DATABASE_URL`` when it is set, else an embedded server; either way
+the tests own it and drop it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from nats.aio.client import Client as NATS
+
+from chainwatch.devstack.servers import NatsServer, embedded_postgres
+from chainwatch.shared import bus, db
+from chainwatch.shared.settings import DatabaseSettings, NatsSettings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The recorded real data; tests that need it skip, saying why, when it is absent."""
+    path = Path(os.environ.get("CHAINWATCH_DATA_DIR", REPO_ROOT.parent / "shared" / "data"))
+    if not (path / "PROVENANCE.md").exists():
+        pytest.skip(f"recorded data not found in {path}; set CHAINWATCH_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database no other test run uses, migrated to the current schema."""
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        with embedded_postgres(tmp_path_factory.mktemp("pg") / "data", delete=True) as url:
+            yield _migrated(url)
+        return
+
+    name = f"chainwatch_test_{secrets.token_hex(4)}"
+    _run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    parts = urlsplit(server_url)
+    try:
+        yield _migrated(urlunsplit(parts._replace(path=f"/{name}")))
+    finally:
+        _run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _migrated(url: str) -> str:
+    async def go() -> None:
+        pool = await db.create_pool(DatabaseSettings(url=url))  # type: ignore[arg-type]
+        try:
+            await db.migrate(pool)
+        finally:
+            await pool.close()
+
+    _run(go())
+    return url
+
+
+async def _admin(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _run(coro: object) -> None:
+    import asyncio
+
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def nats_settings(nats_server: NatsServer) -> NatsSettings:
+    return NatsSettings(url=nats_server.url, connect_attempts=3)
+
+
+@pytest.fixture(scope="session")
+def database_settings(database_url: str) -> DatabaseSettings:
+    return DatabaseSettings(url=database_url)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def nc(nats_settings: NatsSettings) -> AsyncIterator[NATS]:
+    client = await bus.connect(nats_settings, "test")
+    yield client
+    await client.drain()
+
+
+@pytest.fixture
+async def pool(database_settings: DatabaseSettings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await db.create_pool(database_settings)
+    yield pool
+    await pool.close()
