@@ -81,7 +81,7 @@ async def connect(settings: NatsSettings, name: str) -> NATS:
             if attempt == settings.connect_attempts:
                 raise TransientError(f"nats unreachable at {settings.url}: {exc}") from exc
             delay_s = min(5.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
-            logger.info("nats not reachable (%s), attempt %d, retry in %.1fs", exc, attempt, delay_s)
+            logger.info("nats not reachable (%s), retry in %.1fs", exc, delay_s)
             await asyncio.sleep(delay_s)
         else:
             logger.info("connected to nats %s as %s", client.connected_url, name)
@@ -347,4 +347,3 @@ class BatchConsumer(Generic[M]):
             stream_seq=msg.metadata.sequence.stream,
             num_delivered=msg.metadata.num_delivered,
         )
-

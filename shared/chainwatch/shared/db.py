@@ -104,7 +104,8 @@ async def migrate(pool: asyncpg.Pool) -> list[int]:
                 async with conn.transaction():
                     await conn.execute(migration.sql)
                     await conn.execute(
-                        "INSERT INTO schema_migration (version, name, checksum) VALUES ($1, $2, $3)",
+                        "INSERT INTO schema_migration (version, name, checksum) "
+                        "VALUES ($1, $2, $3)",
                         migration.version,
                         migration.name,
                         migration.checksum,

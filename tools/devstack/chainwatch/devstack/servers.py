@@ -122,10 +122,11 @@ def embedded_postgres(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
     The server stops when the block ends; with ``delete`` its data folder is removed too.
     """
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
-    import pgserver  # slow-ish import, and only needed when there is no DATABASE_URL
+    # A slow import, and needed only when there is no DATABASE_URL.
+    from pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="delete" if delete else "stop")
+    server = get_server(data_dir, cleanup_mode="delete" if delete else "stop")
     try:
         yield str(server.get_uri())
     finally:
