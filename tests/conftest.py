@@ -22,6 +22,14 @@ from chainwatch.shared import bus, db
 from chainwatch.shared.settings import DatabaseSettings, NatsSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVER_FIXTURES = frozenset({"nats_server", "database_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a real server, so `-m "not integration"` runs fast."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,124 @@
+"""Generate the integrators' contract from the wire models: JSON Schemas and AsyncAPI.
+
+``python -m chainwatch.shared.docgen docs/`` writes ``docs/schemas/<subject>.json`` for
+every subject and ``docs/asyncapi.json`` (AsyncAPI 3.0). A test regenerates them and fails
+when the committed files differ, so the documents can never drift from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chainwatch.shared import subjects
+from chainwatch.shared.schemas import SUBJECT_SCHEMAS, WireModel
+
+SUBJECT_DOCS: dict[str, str] = {
+    subjects.TX_RAW: "A new transaction, normalised; published once per txid by ingest.",
+    subjects.TX_SCORED: "A risk decision, published by the scorer once its audit row is durable.",
+    f"{subjects.DEADLETTER_PREFIX}.{{stage}}": (
+        "A message that a stage could not process, with the reason and the original body."
+    ),
+}
+
+
+def schema_file_name(subject: str) -> str:
+    return subject.replace("{stage}", "stage") + ".json"
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Subject → the JSON Schema of the message it carries."""
+    return {subject: _schema(model) for subject, model in SUBJECT_SCHEMAS.items()}
+
+
+def _schema(model: type[WireModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def asyncapi() -> dict[str, Any]:
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for subject, model in SUBJECT_SCHEMAS.items():
+        key = model.__name__
+        channel_id = subject.replace(".", "_").replace("{stage}", "stage")
+        channel: dict[str, Any] = {
+            "address": subject,
+            "description": SUBJECT_DOCS[subject],
+            "messages": {key: {"$ref": f"#/components/messages/{key}"}},
+        }
+        if "{stage}" in subject:
+            channel["parameters"] = {"stage": {"description": "The stage that gave up"}}
+        channels[channel_id] = channel
+        operations[f"receive_{channel_id}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
+            "summary": f"Consume {subject}",
+        }
+        messages[key] = {
+            "name": key,
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "properties": {
+                    "Nats-Msg-Id": {"type": "string", "description": "txid; JetStream dedup key"},
+                    "Chainwatch-Schema": {"type": "string", "description": "schema_version"},
+                },
+            },
+            "payload": {"schemaFormat": "application/schema+json;version=draft-2020-12",
+                        "schema": _schema(model)},
+        }  # fmt: skip
+
+    streams = {
+        s.name: {"subjects": list(s.subjects), "max_age_s": s.max_age.total_seconds()}
+        for s in subjects.ALL_STREAMS
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "chainwatch events",
+            "version": "1.0.0",
+            "description": (
+                "Events of the chainwatch transaction-screening platform on NATS. Every "
+                "subject is captured by a durable JetStream stream, so a consumer can replay "
+                "it. JetStream streams: " + json.dumps(streams)
+            ),
+        },
+        "servers": {
+            "local": {"host": "127.0.0.1:4222", "protocol": "nats", "description": "make run"}
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def render(out_dir: Path) -> dict[Path, str]:
+    """Every generated file's path and text, without writing anything."""
+    files = {
+        out_dir / "schemas" / schema_file_name(subject): _dump(schema)
+        for subject, schema in json_schemas().items()
+    }
+    files[out_dir / "asyncapi.json"] = _dump(asyncapi())
+    return files
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    out_dir = Path(args[0] if args else "docs")
+    for path, text in render(out_dir).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(path)  # noqa: T201 - command-line output
+
+
+if __name__ == "__main__":
+    main()
