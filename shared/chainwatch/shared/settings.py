@@ -37,7 +37,9 @@ class NatsSettings(BaseSettings):
 class DatabaseSettings(BaseSettings):
     """The PostgreSQL that holds the audit trail."""
 
-    model_config = SettingsConfigDict(env_prefix="CHAINWATCH_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CHAINWATCH_", extra="ignore", populate_by_name=True
+    )
 
     url: SecretStr = Field(
         SecretStr("postgresql://postgres@127.0.0.1:5432/chainwatch"),
