@@ -49,6 +49,7 @@ def scorer_env(
         "CHAINWATCH_DATA_DIR": str(data_dir),
         "CHAINWATCH_SCORER_DURABLE": f"scorer-{request.node.name[:40]}",
         "CHAINWATCH_SCORER_BATCH_SIZE": "1",
+        "CHAINWATCH_SCORER_ACK_WAIT_S": "2",
     }
 
 
@@ -107,10 +108,15 @@ async def test_block_replay_survives_scorer_kill_with_one_audit_row_per_txid(
 
         scorer = _start_scorer(scorer_env)
 
-        async def all_written() -> bool:
-            return await _audit_count(pool, txids) == 213
+        durable = scorer_env["CHAINWATCH_SCORER_DURABLE"]
 
-        await _wait_for(all_written, 60)
+        async def all_written_and_acked() -> bool:
+            # What the killed scorer held unacked is redelivered after the ack wait.
+            consumer = await js.consumer_info(subjects.TX_RAW_STREAM.name, durable)
+            idle = consumer.num_pending == 0 and consumer.num_ack_pending == 0
+            return idle and await _audit_count(pool, txids) == 213
+
+        await _wait_for(all_written_and_acked, 60)
     finally:
         scorer.send_signal(signal.SIGTERM)
         _, stderr = scorer.communicate(timeout=20)
@@ -133,3 +139,51 @@ async def test_block_replay_survives_scorer_kill_with_one_audit_row_per_txid(
     await scored.unsubscribe()
     from_block = [t for t in seen if t in set(txids)]
     assert sorted(from_block) == sorted(txids), "each txid scored onto the bus exactly once"
+
+
+async def test_scorer_dead_letters_a_malformed_message_and_goes_on(
+    nc: NATS, pool: asyncpg.Pool, data_dir: Path, scorer_env: dict[str, str]
+) -> None:
+    block = json.loads((data_dir / BLOCK_277647).read_text())
+    good = block[5]
+    truncated = {k: v for k, v in block[6].items() if k != "vin"}
+
+    js = nc.jetstream()
+    await bus.ensure_streams(js)
+    dead = await js.pull_subscribe(
+        subjects.deadletter_subject("scorer"), stream=subjects.DEADLETTER_STREAM.name
+    )
+    raw = {"source": "test", "observed_at": datetime.now(UTC).isoformat()}
+    await js.publish(subjects.TX_RAW, b"\xff\xfe not json", headers={bus.MSG_ID_HEADER: "junk-1"})
+    await js.publish(
+        subjects.TX_RAW,
+        json.dumps({**raw, "tx": truncated}).encode(),
+        headers={bus.MSG_ID_HEADER: "no-inputs"},
+    )
+    await js.publish(
+        subjects.TX_RAW,
+        json.dumps({**raw, "tx": good}).encode(),
+        headers={bus.MSG_ID_HEADER: good["txid"]},
+    )
+
+    scorer = _start_scorer(scorer_env)
+    try:
+
+        async def good_one_scored() -> bool:
+            return await _audit_count(pool, [good["txid"]]) == 1
+
+        await _wait_for(good_one_scored, 30)
+        letters = {}
+        while len(letters) < 2:
+            for msg in await dead.fetch(2, timeout=10):
+                letter = json.loads(msg.data)
+                letters[letter["message_id"]] = letter
+                await msg.ack()
+    finally:
+        scorer.send_signal(signal.SIGTERM)
+        scorer.communicate(timeout=20)
+
+    assert letters["junk-1"]["stage"] == "scorer"
+    assert "JSON" in letters["junk-1"]["reason"]
+    assert letters["no-inputs"]["reason"].startswith("tx.vin:")
+    assert letters["no-inputs"]["original_subject"] == subjects.TX_RAW

@@ -59,6 +59,7 @@ class Scorer:
             batch_size=settings.batch_size,
             fetch_timeout_s=settings.fetch_timeout_s,
             max_attempts=settings.max_attempts,
+            ack_wait_s=settings.ack_wait_s,
             transient_errors=(*bus.TRANSIENT_ERRORS, *DATABASE_ERRORS),
         )
 

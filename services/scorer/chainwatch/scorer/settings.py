@@ -16,6 +16,9 @@ class ScorerSettings(BaseSettings):
     batch_size: int = Field(256, ge=1, le=10_000, description="Messages fetched per batch")
     fetch_timeout_s: float = Field(0.5, gt=0)
     max_attempts: int = Field(5, ge=1, description="Deliveries before a message is dead-lettered")
+    ack_wait_s: float = Field(
+        30.0, gt=0, description="Unacked messages are redelivered after this (e.g. after a crash)"
+    )
     band_medium: float = 0.30
     band_high: float = 0.60
     band_severe: float = 0.85
