@@ -84,7 +84,8 @@ async def connect(settings: NatsSettings, name: str) -> NATS:
             logger.info("nats not reachable (%s), retry in %.1fs", exc, delay_s)
             await asyncio.sleep(delay_s)
         else:
-            logger.info("connected to nats %s as %s", client.connected_url, name)
+            url = client.connected_url
+            logger.info("connected to nats %s as %s", url.netloc if url else "?", name)
             return client
     raise AssertionError("unreachable")
 

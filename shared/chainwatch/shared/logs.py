@@ -67,10 +67,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-TEXT_FORMAT = (
-    "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    " [txid=%(txid)s subject=%(subject)s model=%(model_version)s]"
-)
+class TextFormatter(logging.Formatter):
+    """A readable line, with the context fields that are set appended in brackets."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = [
+            f"{field}={value}"
+            for field in _CONTEXT_FIELDS
+            if (value := getattr(record, field, "-")) != "-"
+        ]
+        if not context:
+            return line
+        head, sep, tail = line.partition("\n")
+        return f"{head} [{' '.join(context)}]{sep}{tail}"
 
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "text") -> None:
@@ -80,7 +93,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "text") -> N
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(TextFormatter())
 
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -80,7 +80,9 @@ class NatsServer:
             "-sd", str(self.store_dir),
             "-l", str(log_path),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C meant for `make run` must not stop the bus before the
+        # services have finished with it.
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             wait_for_port(self.port)
         except TimeoutError:
@@ -121,11 +123,13 @@ def embedded_postgres(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
 
     The server stops when the block ends; with ``delete`` its data folder is removed too.
     """
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    runtime_dir = data_dir.parent / "run"
+    runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     # A slow import, and needed only when there is no DATABASE_URL.
     from pgserver.postgres_server import get_server
 
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode="delete" if delete else "stop")
     try:
         yield str(server.get_uri())
