@@ -7,6 +7,7 @@ the tests own it and drop it at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,7 @@ from chainwatch.shared import bus, db
 from chainwatch.shared.settings import DatabaseSettings, NatsSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVER_FIXTURES = frozenset({"nats_server", "database_url"})
+SERVER_FIXTURES = frozenset({"nats_server", "postgres_server_url"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,21 +50,38 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database no other test run uses, migrated to the current schema."""
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server: DATABASE_URL when set, else an embedded one for this session."""
     server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        with embedded_postgres(tmp_path_factory.mktemp("pg") / "data", delete=True) as url:
-            yield _migrated(url)
+    if server_url:
+        yield server_url
         return
+    with embedded_postgres(tmp_path_factory.mktemp("pg") / "data", delete=True) as url:
+        yield url
 
+
+@contextlib.contextmanager
+def _scratch_database(server_url: str) -> Iterator[str]:
     name = f"chainwatch_test_{secrets.token_hex(4)}"
     _run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    parts = urlsplit(server_url)
     try:
-        yield _migrated(urlunsplit(parts._replace(path=f"/{name}")))
+        yield _migrated(urlunsplit(urlsplit(server_url)._replace(path=f"/{name}")))
     finally:
         _run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A database no other test run uses, migrated to the current schema."""
+    with _scratch_database(postgres_server_url) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_database_url(postgres_server_url: str) -> Iterator[str]:
+    """A migrated database of this test's own, for tests that must start empty or break it."""
+    with _scratch_database(postgres_server_url) as url:
+        yield url
 
 
 def _migrated(url: str) -> str:

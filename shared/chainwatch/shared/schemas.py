@@ -149,6 +149,21 @@ class RuleHit(WireModel):
     detail: str = ""
 
 
+class Exposure(WireModel):
+    """Value of the transaction that can be traced to an illicit category.
+
+    ``hops`` is 0 for direct exposure (the transaction itself spends from or pays a
+    labelled address), 1 when it spends an output of a directly exposed transaction, and so
+    on; ``via_txid`` is the exposed transaction whose output it spent (null when direct).
+    """
+
+    category: str
+    hops: int = Field(ge=0)
+    share_of_value: float = Field(ge=0.0, le=1.0)
+    via_txid: str | None = None
+    addresses: list[str] = Field(default_factory=list)
+
+
 class ScoredTransaction(WireModel):
     """A risk decision (subject ``chainwatch.tx.scored``), published once its audit row exists."""
 
@@ -159,8 +174,20 @@ class ScoredTransaction(WireModel):
     band: RiskBand
     flagged: bool = Field(description="True when the band calls for analyst review")
     deciding_tier: Tier
+    decision_reason: str = Field("", description="Why this tier decided, in the policy's words")
     tiers: list[TierOutput]
     rule_hits: list[RuleHit] = Field(default_factory=list)
+    exposure: list[Exposure] = Field(default_factory=list)
+    anomaly_score: float | None = Field(
+        None, ge=0.0, le=1.0, description="Unsupervised outlier score; higher is more unusual"
+    )
+    features: dict[str, float | None] = Field(
+        default_factory=dict, description="The feature vector the tiers saw; null = unknown"
+    )
+    feature_set_version: str = ""
+    model_versions: dict[str, str] = Field(
+        default_factory=dict, description="Tier → model version, for the tiers that had one"
+    )
     value_out: Satoshis = Field(description="Sum of outputs, satoshis")
     fee: Satoshis | None = None
     vsize: int = Field(gt=0)

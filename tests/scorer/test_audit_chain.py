@@ -1,0 +1,153 @@
+"""The audit trail is append-only and tamper-evident, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from chainwatch.scorer.audit import write_decisions
+from chainwatch.scorer.verify import CHANGED, UNLINKED, verify_chain
+from chainwatch.shared.schemas import RiskBand, ScoredTransaction, Tier, TierOutput
+
+
+def _decision(n: int, risk: float = 0.1) -> ScoredTransaction:
+    return ScoredTransaction(
+        txid=f"{n:064x}",
+        decided_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=n),
+        risk_score=risk,
+        band=RiskBand.LOW,
+        flagged=False,
+        deciding_tier=Tier.HEURISTIC,
+        decision_reason="no model loaded",
+        tiers=[TierOutput(tier=Tier.HEURISTIC, risk_score=risk)],
+        value_out=100_000 + n,
+        fee=1_000,
+        vsize=141,
+        input_count=1,
+        output_count=2,
+        source="test",
+        latency_ms=1.5,
+        features={"fee_rate_sat_vb": 7.09, "input_count": 1.0, "unknown": None},
+        feature_set_version="test",
+        anomaly_score=0.25,
+    )
+
+
+@pytest.fixture
+async def fresh_pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=4)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+async def test_rows_chain_and_verify_intact(fresh_pool: asyncpg.Pool) -> None:
+    decisions = [_decision(n) for n in range(1, 31)]
+    written = await write_decisions(fresh_pool, decisions[:20], list(range(20)))
+    written |= await write_decisions(fresh_pool, decisions[10:], list(range(10, 30)))
+
+    assert len(written) == 30, "a repeated txid is written once"
+    async with fresh_pool.acquire() as conn:
+        report = await verify_chain(conn)
+        seqs = await conn.fetch("SELECT chain_seq FROM audit_decision ORDER BY chain_seq")
+    assert report.intact and report.rows_checked == 30
+    assert [r["chain_seq"] for r in seqs] == list(range(1, 31))
+
+
+async def test_concurrent_writers_form_one_chain(fresh_pool: asyncpg.Pool) -> None:
+    import asyncio
+
+    batches = [[_decision(n) for n in range(b * 50 + 1, b * 50 + 51)] for b in range(6)]
+    await asyncio.gather(*(write_decisions(fresh_pool, b, [0] * len(b)) for b in batches))
+
+    async with fresh_pool.acquire() as conn:
+        report = await verify_chain(conn)
+    assert report.intact and report.rows_checked == 300
+
+
+async def test_service_role_cannot_update_or_delete(
+    fresh_pool: asyncpg.Pool, fresh_database_url: str
+) -> None:
+    await write_decisions(fresh_pool, [_decision(1)], [1])
+    user = f"cw_scorer_{secrets.token_hex(3)}"
+    password = secrets.token_hex(12)
+    await fresh_pool.execute(
+        f"CREATE ROLE {user} LOGIN PASSWORD '{password}' IN ROLE chainwatch_audit_writer"
+    )
+    parts = urlsplit(fresh_database_url)
+    try:
+        scorer = await asyncpg.connect(
+            urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.hostname or ''}"
+                                      + (f":{parts.port}" if parts.port else "")))
+        )  # fmt: skip
+        try:
+            await write_decisions(scorer, [_decision(2)], [2])  # type: ignore[arg-type]
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await scorer.execute("UPDATE audit_decision SET risk_score = 0")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await scorer.execute("DELETE FROM audit_decision")
+        finally:
+            await scorer.close()
+    finally:
+        await fresh_pool.execute(f"DROP OWNED BY {user}; DROP ROLE {user}")
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+        await fresh_pool.execute("UPDATE audit_decision SET risk_score = 0")
+
+
+async def _tamper(pool: asyncpg.Pool, statement: str) -> None:
+    """What someone with the owner's rights could do: switch the guard off and edit."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE audit_decision DISABLE TRIGGER audit_decision_append_only")
+        await conn.execute(statement)
+        await conn.execute("ALTER TABLE audit_decision ENABLE TRIGGER audit_decision_append_only")
+
+
+async def test_tampered_row_is_named_by_verify(
+    fresh_pool: asyncpg.Pool, fresh_database_url: str
+) -> None:
+    await write_decisions(fresh_pool, [_decision(n) for n in range(1, 11)], list(range(10)))
+    victim = _decision(6).txid
+    await _tamper(
+        fresh_pool,
+        f"UPDATE audit_decision SET band = 'Low', risk_score = 0.01 WHERE txid = '{victim}'",
+    )
+
+    async with fresh_pool.acquire() as conn:
+        report = await verify_chain(conn)
+    assert report.first_break is not None
+    assert report.first_break.txid == victim
+    assert report.first_break.chain_seq == 6
+    assert report.first_break.problem == CHANGED
+    assert report.rows_checked == 5
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "chainwatch.scorer.verify", "verify"],
+        env={"DATABASE_URL": fresh_database_url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 1
+    assert victim in cli.stdout and "chain_seq=6" in cli.stdout
+
+
+async def test_deleted_row_breaks_the_link(fresh_pool: asyncpg.Pool) -> None:
+    await write_decisions(fresh_pool, [_decision(n) for n in range(1, 6)], list(range(5)))
+    await _tamper(fresh_pool, "DELETE FROM audit_decision WHERE chain_seq = 5")
+    await _tamper(fresh_pool, "DELETE FROM audit_decision WHERE chain_seq = 3")
+
+    async with fresh_pool.acquire() as conn:
+        report = await verify_chain(conn)
+    assert report.first_break is not None
+    assert report.first_break.chain_seq == 4
+    assert (
+        "rows were removed" in report.first_break.problem or report.first_break.problem == UNLINKED
+    )
