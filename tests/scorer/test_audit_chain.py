@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -62,8 +62,6 @@ async def test_rows_chain_and_verify_intact(fresh_pool: asyncpg.Pool) -> None:
 
 
 async def test_concurrent_writers_form_one_chain(fresh_pool: asyncpg.Pool) -> None:
-    import asyncio
-
     batches = [[_decision(n) for n in range(b * 50 + 1, b * 50 + 51)] for b in range(6)]
     await asyncio.gather(*(write_decisions(fresh_pool, b, [0] * len(b)) for b in batches))
 
@@ -102,11 +100,11 @@ async def test_service_role_cannot_update_or_delete(
         await fresh_pool.execute("UPDATE audit_decision SET risk_score = 0")
 
 
-async def _tamper(pool: asyncpg.Pool, statement: str) -> None:
+async def _tamper(pool: asyncpg.Pool, statement: str, *args: object) -> None:
     """What someone with the owner's rights could do: switch the guard off and edit."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("ALTER TABLE audit_decision DISABLE TRIGGER audit_decision_append_only")
-        await conn.execute(statement)
+        await conn.execute(statement, *args)
         await conn.execute("ALTER TABLE audit_decision ENABLE TRIGGER audit_decision_append_only")
 
 
@@ -117,7 +115,8 @@ async def test_tampered_row_is_named_by_verify(
     victim = _decision(6).txid
     await _tamper(
         fresh_pool,
-        f"UPDATE audit_decision SET band = 'Low', risk_score = 0.01 WHERE txid = '{victim}'",
+        "UPDATE audit_decision SET band = 'Low', risk_score = 0.01 WHERE txid = $1",
+        victim,
     )
 
     async with fresh_pool.acquire() as conn:
@@ -128,15 +127,14 @@ async def test_tampered_row_is_named_by_verify(
     assert report.first_break.problem == CHANGED
     assert report.rows_checked == 5
 
-    cli = subprocess.run(
-        [sys.executable, "-m", "chainwatch.scorer.verify", "verify"],
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chainwatch.scorer.verify", "verify",
         env={"DATABASE_URL": fresh_database_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await asyncio.wait_for(cli.communicate(), 60)
     assert cli.returncode == 1
-    assert victim in cli.stdout and "chain_seq=6" in cli.stdout
+    assert victim in stdout.decode() and "chain_seq=6" in stdout.decode()
 
 
 async def test_deleted_row_breaks_the_link(fresh_pool: asyncpg.Pool) -> None:
