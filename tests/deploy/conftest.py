@@ -10,8 +10,10 @@ editing the tests.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +33,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def dockerfile(repo_root: Path, service: str) -> str:
+    """The text of the service's Dockerfile."""
+    path = repo_root / "services" / service / "Dockerfile"
+    assert path.exists(), f"{service} has no Dockerfile; copy services/scorer/Dockerfile"
+    return path.read_text()
+
+
+@pytest.fixture(scope="session")
+def members_needed_by(repo_root: Path) -> Callable[[str], set[str]]:
+    """The workspace members (folders) a service's image must hold: itself and, transitively,
+    every workspace package it depends on; what ``uv sync --package`` installs."""
+    root = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    folders = {}
+    requires = {}
+    for folder in root["tool"]["uv"]["workspace"]["members"]:
+        project = tomllib.loads((repo_root / folder / "pyproject.toml").read_text())["project"]
+        folders[project["name"]] = folder
+        requires[project["name"]] = [
+            match.group(0)
+            for requirement in project.get("dependencies", [])
+            if (match := re.match(r"[A-Za-z0-9._-]+", requirement))
+        ]
+
+    def needed(service: str) -> set[str]:
+        found = set()
+        pending = [f"chainwatch-{service}"]
+        while pending:
+            name = pending.pop()
+            if name in folders and folders[name] not in found:
+                found.add(folders[name])
+                pending += requires[name]
+        return found
+
+    return needed
 
 
 @pytest.fixture(scope="session")

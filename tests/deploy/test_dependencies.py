@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", re.MULTILINE)
@@ -32,12 +33,16 @@ def distributions(exported: str) -> set[str]:
     return {re.sub(r"[-_.]+", "-", name).lower() for name in REQUIREMENT.findall(exported)}
 
 
-def test_a_service_needs_only_shared_from_the_workspace(
-    uv: str, repo_root: Path, service: str
+def test_a_service_gets_only_the_workspace_packages_it_declares(
+    uv: str, repo_root: Path, service: str, members_needed_by: Callable[[str], set[str]]
 ) -> None:
     exported = export(uv, repo_root, f"chainwatch-{service}")
 
-    assert set(WORKSPACE_MEMBER.findall(exported)) == {"shared", f"services/{service}"}
+    assert set(WORKSPACE_MEMBER.findall(exported)) == members_needed_by(service)
+
+
+def test_the_scorer_needs_only_shared(members_needed_by: Callable[[str], set[str]]) -> None:
+    assert members_needed_by("scorer") == {"shared", "services/scorer"}
 
 
 def test_the_scorer_image_has_no_web_framework(uv: str, repo_root: Path) -> None:

@@ -10,6 +10,7 @@ import io
 import re
 import shlex
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,15 +61,16 @@ def final_stage(instructions: list[Instruction]) -> list[Instruction]:
     return [i for i in instructions if i.stage == instructions[-1].stage]
 
 
-def problems(text: str, service: str, repo_root: Path) -> list[str]:
-    """Everything in ``text`` that breaks the image conventions for ``service``."""
+def problems(text: str, service: str, needed: set[str], repo_root: Path) -> list[str]:
+    """Everything in ``text`` that breaks the image conventions for ``service``, whose image
+    needs the workspace members (folders) ``needed``."""
     instructions = parse(text)
     if not any(i.name == "FROM" for i in instructions):
         return ["no FROM: not a Dockerfile"]
 
     final = final_stage(instructions)
     found = []
-    found += _copy_problems(instructions, service, repo_root)
+    found += _copy_problems(instructions, needed, repo_root)
     found += _install_problems(instructions, service)
     found += _user_problems(final)
     found += _healthcheck_problems(final, service)
@@ -76,18 +78,23 @@ def problems(text: str, service: str, repo_root: Path) -> list[str]:
     return found
 
 
-def _copy_problems(instructions: list[Instruction], service: str, repo_root: Path) -> list[str]:
+def _copy_problems(instructions: list[Instruction], needed: set[str], repo_root: Path) -> list[str]:
     found = []
+    members = set()
     for copy in (i for i in instructions if i.name in {"COPY", "ADD"}):
         words = shlex.split(copy.value)
         if any(word.startswith("--from=") for word in words):
             continue
-        sources = [word for word in words if not word.startswith("--")][:-1]
+        sources = [word.rstrip("/") for word in words if not word.startswith("--")][:-1]
         for source in sources:
             if not (repo_root / source).exists():
                 found.append(f"COPY source {source} does not exist")
-            if source.startswith("services/") and Path(source).parts[1] != service:
-                found.append(f"COPY of another service's folder: {source}")
+            if (repo_root / source / "pyproject.toml").exists():
+                members.add(source)
+    if members - needed:
+        found.append(f"COPY of workspace members it does not need: {sorted(members - needed)}")
+    if needed - members:
+        found.append(f"no COPY of workspace members it needs: {sorted(needed - members)}")
     return found
 
 
@@ -138,16 +145,14 @@ def _entrypoint_problems(final: list[Instruction], service: str) -> list[str]:
 
 
 @pytest.fixture
-def dockerfile(repo_root: Path, service: str) -> str:
-    path = repo_root / "services" / service / "Dockerfile"
-    assert path.exists(), f"{service} has no Dockerfile; copy services/scorer/Dockerfile"
-    return path.read_text()
+def needed(service: str, members_needed_by: Callable[[str], set[str]]) -> set[str]:
+    return members_needed_by(service)
 
 
 def test_dockerfile_follows_the_image_conventions(
-    dockerfile: str, service: str, repo_root: Path
+    dockerfile: str, service: str, needed: set[str], repo_root: Path
 ) -> None:
-    assert problems(dockerfile, service, repo_root) == []
+    assert problems(dockerfile, service, needed, repo_root) == []
 
 
 def test_dockerfile_is_multi_stage_on_slim_python(dockerfile: str) -> None:
@@ -161,7 +166,8 @@ def test_entrypoint_is_the_package_console_script(service: str, repo_root: Path)
     project = tomllib.loads((repo_root / "services" / service / "pyproject.toml").read_text())
 
     assert project["project"]["name"] == f"chainwatch-{service}"
-    assert f"chainwatch-{service}" in project["project"]["scripts"]
+    scripts = project["project"].get("scripts", {})
+    assert f"chainwatch-{service}" in scripts, f"{service} has no console script to start it"
 
 
 def test_image_sets_and_exposes_the_health_port(
@@ -207,7 +213,8 @@ def scorer_dockerfile(repo_root: Path) -> str:
         (r"--no-editable", "--no-editable --all-packages", "every package"),
         (r"uv sync --frozen --no-dev", "uv sync", "from the lock"),
         (r"COPY shared shared", "COPY shraed shared", "does not exist"),
-        (r"COPY shared shared", "COPY services/dashboard shared", "another service"),
+        (r"COPY shared shared", "COPY shared shared\nCOPY tools/devstack t", "does not need"),
+        (r"COPY shared shared", "COPY services/dashboard shared", "it needs: ['shared']"),
         (r"HEALTHCHECK .*\\\n\s*CMD", "HEALTHCHECK NONE\nCMD", "no HEALTHCHECK"),
         (r"CHAINWATCH_SCORER_HEALTH_PORT\"\]", 'CHAINWATCH_PORT"]', "does not probe"),
         (r"ENTRYPOINT .*", 'ENTRYPOINT ["python"]', "ENTRYPOINT"),
@@ -220,6 +227,6 @@ def test_a_broken_dockerfile_is_caught(
     broken = re.sub(pattern, replacement, scorer_dockerfile, count=1)
     assert broken != scorer_dockerfile
 
-    found = problems(broken, "scorer", repo_root)
+    found = problems(broken, "scorer", {"shared", "services/scorer"}, repo_root)
 
     assert any(expected in problem for problem in found), found
