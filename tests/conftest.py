@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -50,14 +52,20 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server_url() -> Iterator[str]:
     """The server: DATABASE_URL when set, else an embedded one for this session."""
     server_url = os.environ.get("DATABASE_URL")
     if server_url:
         yield server_url
         return
-    with embedded_postgres(tmp_path_factory.mktemp("pg") / "data", delete=True) as url:
-        yield url
+    # Not under pytest's basetemp: pytest prunes old basetemps, and a concurrent run would
+    # delete a live data folder.
+    root = Path(tempfile.mkdtemp(prefix="chainwatch-test-pg-"))
+    try:
+        with embedded_postgres(root / "data", delete=True) as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
