@@ -245,7 +245,7 @@ class BatchConsumer(Generic[M]):
             while not stop.is_set():
                 try:
                     msgs = await sub.fetch(self.batch_size, timeout=self.fetch_timeout_s)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats' own and asyncio's: nothing to fetch right now
                     continue
                 except nats.errors.Error as exc:
                     logger.warning("fetch from %s failed: %s", self.subject, exc)
