@@ -1,0 +1,72 @@
+"""The NATS side of the live feed: every decision on ``chainwatch.tx.scored`` goes to the hub.
+
+A plain (core NATS) subscription: the feed shows what happens from now on, and history
+comes from the audit trail, so nothing here is durable and nothing is acknowledged. A
+message that does not decode is counted, logged and skipped; the feed goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from chainwatch.dashboard.feed import FeedHub
+from chainwatch.dashboard.views import DecisionFrame, DecisionView
+from chainwatch.shared import bus, subjects
+from chainwatch.shared.errors import DecodeError
+from chainwatch.shared.logs import log_context
+from chainwatch.shared.schemas import ScoredTransaction
+
+logger = logging.getLogger(__name__)
+
+
+class DecisionRelay:
+    """Subscribes to scored decisions and broadcasts each one as a feed frame."""
+
+    def __init__(self, nc: NATS, hub: FeedHub, subject: str = subjects.TX_SCORED) -> None:
+        self.nc = nc
+        self.hub = hub
+        self.subject = subject
+        self.relayed = 0
+        self.undecodable = 0
+        self._sub: Subscription | None = None
+
+    async def start(self) -> None:
+        """Subscribe, and return once the server knows of the subscription."""
+        self._sub = await self.nc.subscribe(self.subject, cb=self._on_message)
+        await self.nc.flush()
+        logger.info("relaying %s to the live feed", self.subject)
+
+    async def stop(self) -> None:
+        if self._sub is None:
+            return
+        sub, self._sub = self._sub, None
+        if not self.nc.is_closed:
+            await sub.unsubscribe()
+        logger.info("stopped relaying %s after %d decisions", self.subject, self.relayed)
+
+    async def _on_message(self, msg: Msg) -> None:
+        # The boundary of the handler: whatever goes wrong with one message, the next one
+        # is still relayed.
+        try:
+            self.relay(msg.subject, msg.data)
+        except Exception:
+            logger.exception("could not relay a message on %s", msg.subject)
+
+    def relay(self, subject: str, data: bytes) -> None:
+        """Decode one message and broadcast it; count and skip it when it does not decode."""
+        try:
+            scored = bus.decode(ScoredTransaction, data, subject)
+        except DecodeError as exc:
+            self.undecodable += 1
+            logger.warning("skipping undecodable message on %s: %s", subject, exc.reason)
+            return
+
+        with log_context(txid=scored.txid, subject=subject):
+            frame = DecisionFrame(decision=DecisionView.from_scored(scored))
+            self.hub.broadcast(frame.model_dump_json())
+            self.relayed += 1
+            logger.debug("relayed band=%s risk=%.3f", scored.band, scored.risk_score)
