@@ -50,6 +50,7 @@ def scorer_env(
         "CHAINWATCH_SCORER_DURABLE": f"scorer-{request.node.name[:40]}",
         "CHAINWATCH_SCORER_BATCH_SIZE": "1",
         "CHAINWATCH_SCORER_ACK_WAIT_S": "2",
+        "CHAINWATCH_SCORER_HEALTH_PORT": "0",
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from nats.aio.client import Client as NATS
 from pydantic import BaseModel
@@ -13,6 +13,15 @@ from pydantic import BaseModel
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.errors import TransientError
 from chainwatch.shared.schemas import DeadLetter
+
+# A stream of the tests' own, so messages other tests leave on the real streams do not count.
+TEST_STREAM = subjects.StreamSpec(
+    name="BUSTEST",
+    subjects=("bustest.>",),
+    max_age=timedelta(hours=1),
+    duplicate_window=timedelta(minutes=5),
+    description="bus helper tests",
+)
 
 
 class Ping(BaseModel):
@@ -22,9 +31,9 @@ class Ping(BaseModel):
 
 async def test_publish_with_same_msg_id_is_stored_once(nc: NATS) -> None:
     js = nc.jetstream()
-    await bus.ensure_streams(js)
-    first = await bus.publish(js, subjects.TX_RAW, Ping(n=1), msg_id="dedup-1")
-    second = await bus.publish(js, subjects.TX_RAW, Ping(n=1), msg_id="dedup-1")
+    await bus.ensure_streams(js, [TEST_STREAM])
+    first = await bus.publish(js, "bustest.dedup", Ping(n=1), msg_id="dedup-1")
+    second = await bus.publish(js, "bustest.dedup", Ping(n=1), msg_id="dedup-1")
     assert not first.duplicate
     assert second.duplicate
     assert second.seq == first.seq
@@ -46,9 +55,9 @@ async def _collect_dead_letters(nc: NATS, stage: str, count: int) -> list[DeadLe
 
 async def test_undecodable_message_is_dead_lettered_and_stream_goes_on(nc: NATS) -> None:
     js = nc.jetstream()
-    await bus.ensure_streams(js)
+    await bus.ensure_streams(js, [TEST_STREAM, subjects.DEADLETTER_STREAM])
     stage = "bustest-decode"
-    subject = f"{subjects.TX_RAW}"
+    subject = "bustest.decode"
     await js.publish(subject, b'{"n": 1}', headers={bus.MSG_ID_HEADER: "decode-ok-1"})
     await js.publish(subject, b"{not json", headers={bus.MSG_ID_HEADER: "decode-bad"})
     await js.publish(subject, b'{"n": "two"}', headers={bus.MSG_ID_HEADER: "decode-bad-2"})
@@ -63,7 +72,7 @@ async def test_undecodable_message_is_dead_lettered_and_stream_goes_on(nc: NATS)
             done.set()
 
     consumer = bus.BatchConsumer(
-        js, stage=stage, stream=subjects.TX_RAW_STREAM.name, subject=subject,
+        js, stage=stage, stream=TEST_STREAM.name, subject=subject,
         durable=stage, model=Ping, handler=handle, fetch_timeout_s=0.2,
     )  # fmt: skip
     stop = asyncio.Event()
@@ -85,9 +94,9 @@ async def test_undecodable_message_is_dead_lettered_and_stream_goes_on(nc: NATS)
 
 async def test_poison_message_is_dead_lettered_after_max_attempts(nc: NATS) -> None:
     js = nc.jetstream()
-    await bus.ensure_streams(js)
+    await bus.ensure_streams(js, [TEST_STREAM, subjects.DEADLETTER_STREAM])
     stage = "bustest-poison"
-    subject = subjects.TX_SCORED
+    subject = "bustest.poison"
     stamp = datetime.now(UTC).timestamp()
     for n in (10, 666, 11):
         await bus.publish(js, subject, Ping(n=n), msg_id=f"poison-{stamp}-{n}")
@@ -105,7 +114,7 @@ async def test_poison_message_is_dead_lettered_after_max_attempts(nc: NATS) -> N
         handled.extend(d.message.n for d in batch)
 
     consumer = bus.BatchConsumer(
-        js, stage=stage, stream=subjects.TX_SCORED_STREAM.name, subject=subject,
+        js, stage=stage, stream=TEST_STREAM.name, subject=subject,
         durable=stage, model=Ping, handler=handle, fetch_timeout_s=0.2,
         max_attempts=3, retry_delay_s=0.05,
     )  # fmt: skip

@@ -52,8 +52,11 @@ async def connect(settings: NatsSettings, name: str) -> NATS:
     async def on_error(exc: Exception) -> None:
         logger.warning("nats error: %s", exc)
 
+    clients: list[NATS] = []
+
     async def on_disconnect() -> None:
-        logger.warning("disconnected from nats")
+        closing = clients and (clients[0].is_closed or clients[0].is_draining)
+        logger.log(logging.DEBUG if closing else logging.WARNING, "disconnected from nats")
 
     async def on_reconnect() -> None:
         logger.info("reconnected to nats")
@@ -84,6 +87,7 @@ async def connect(settings: NatsSettings, name: str) -> NATS:
             logger.info("nats not reachable (%s), retry in %.1fs", exc, delay_s)
             await asyncio.sleep(delay_s)
         else:
+            clients.append(client)
             url = client.connected_url
             logger.info("connected to nats %s as %s", url.netloc if url else "?", name)
             return client

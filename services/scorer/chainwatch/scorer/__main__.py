@@ -10,6 +10,7 @@ import signal
 from chainwatch.scorer.service import Scorer
 from chainwatch.scorer.settings import ScorerSettings
 from chainwatch.shared import bus, db
+from chainwatch.shared.health import HealthServer
 from chainwatch.shared.logs import configure_logging
 
 logger = logging.getLogger("chainwatch.scorer")
@@ -32,6 +33,20 @@ async def serve(settings: ScorerSettings) -> None:
         await db.migrate(pool)
 
         scorer = Scorer(settings, js, pool)
+
+        async def nats_connected() -> bool:
+            return nc.is_connected
+
+        async def database_answers() -> bool:
+            return bool(await pool.fetchval("SELECT 1") == 1)
+
+        health = HealthServer(
+            settings.health_host,
+            settings.health_port,
+            {"nats": nats_connected, "database": database_answers},
+        )
+        await health.start()
+        stack.push_async_callback(health.stop)
         logger.info("scorer ready: %d labelled addresses", len(scorer.labels))
         await scorer.run(stop)
     logger.info("scorer stopped")

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import asyncpg
 from nats.js import JetStreamContext
 
+from chainwatch.scorer import metrics
 from chainwatch.scorer.audit import write_decisions
 from chainwatch.scorer.bands import RiskBands
 from chainwatch.scorer.cascade import Cascade
@@ -67,6 +68,7 @@ class Scorer:
         await self.consumer.run(stop)
 
     async def handle(self, batch: Sequence[bus.Delivery[RawTransaction]]) -> None:
+        started = time.perf_counter()
         self._maybe_reload_labels()
         decisions: list[ScoredTransaction] = []
         seqs: list[int] = []
@@ -85,7 +87,12 @@ class Scorer:
         await asyncio.gather(
             *(bus.publish(self.js, subjects.TX_SCORED, d, msg_id=d.txid) for d in decisions)
         )
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.BATCH_SIZE.observe(len(decisions))
+        metrics.AUDIT_ROWS.inc(len(written))
         for decision in decisions:
+            metrics.DECISIONS.labels(decision.band.value, decision.deciding_tier.value).inc()
+            metrics.DECISION_LATENCY_SECONDS.observe(decision.latency_ms / 1000.0)
             if decision.flagged and decision.txid in written:
                 with log_context(txid=decision.txid, subject=subjects.TX_SCORED):
                     logger.info(

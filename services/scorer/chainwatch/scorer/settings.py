@@ -23,6 +23,8 @@ class ScorerSettings(BaseSettings):
     band_high: float = 0.60
     band_severe: float = 0.85
     flag_from: RiskBand = RiskBand.HIGH
+    health_host: str = Field("127.0.0.1", description="Bind address of /healthz, /readyz, /metrics")
+    health_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     labels_check_s: float = Field(30.0, gt=0, description="How often label files are re-checked")
 
     nats: NatsSettings = Field(default_factory=NatsSettings)

@@ -43,7 +43,7 @@ def service_specs(offline: bool, dashboard_port: int, replay_rate: float) -> lis
         else {"CHAINWATCH_INGEST_MODE": "live"}
     )
     return [
-        ServiceSpec("scorer", "chainwatch.scorer", {}),
+        ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
         ServiceSpec(
             "dashboard", "chainwatch.dashboard", {"CHAINWATCH_DASHBOARD_PORT": str(dashboard_port)}
         ),
