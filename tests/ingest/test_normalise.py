@@ -245,6 +245,10 @@ def test_good_record_gets_fee_vsize_types_and_rbf() -> None:
         (bad(vsize=100), "vsize: 100 disagrees with weight 561"),
         (bad(vin__0__witness="30"), "vin.0.witness"),
         (bad(status=[]), "status"),
+        (bad(vin__0__scriptsig="zz"), "vin.0.scriptsig: not hex"),
+        (bad(vin__0__witness=["abc"]), "vin.0.witness.0: not hex"),
+        (bad(vout__0__scriptpubkey_address="1\ud800" * 10), "vout.0.scriptpubkey_address"),
+        (bad(status={"confirmed": True, "block_hash": "x"}), "status.block_hash"),
     ],
 )
 def test_bad_records_are_refused_with_a_reason(record: object, reason: str) -> None:

@@ -40,6 +40,8 @@ async def test_run_replays_and_returns_when_finished(
     js: JetStreamContext, own_nats_settings: NatsSettings, data_dir: Path
 ) -> None:
     settings = IngestSettings(
+        mode="replay",
+        health_enabled=False,
         replay_files=("block277647",),
         replay_rate_tx_s=0,
         nats=own_nats_settings,
@@ -56,6 +58,8 @@ async def test_sigterm_stops_a_service_that_keeps_running(
         os.environ,
         CHAINWATCH_NATS_URL=own_nats.url,
         CHAINWATCH_DATA_DIR=str(data_dir),
+        CHAINWATCH_INGEST_MODE="replay",
+        CHAINWATCH_INGEST_HEALTH_PORT="0",
         CHAINWATCH_INGEST_REPLAY_FILES="block277647",
         CHAINWATCH_INGEST_REPLAY_RATE_TX_S="0",
         CHAINWATCH_INGEST_KEEP_RUNNING="true",

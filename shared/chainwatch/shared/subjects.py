@@ -63,3 +63,31 @@ DEADLETTER_STREAM = StreamSpec(
 )
 
 ALL_STREAMS: tuple[StreamSpec, ...] = (TX_RAW_STREAM, TX_SCORED_STREAM, DEADLETTER_STREAM)
+
+
+# Mempool and chain events from ingest, beside the transactions themselves. Defined in
+# ``chainwatch.shared.mempool_events``; one stream holds them all.
+
+TX_CONFIRMED = f"{PREFIX}.tx.confirmed"
+"""A transaction was mined: its txid with the block's hash, height and time."""
+
+TX_REPLACED = f"{PREFIX}.tx.replaced"
+"""A mempool transaction was replaced (RBF): the replaced txid linked to its replacement."""
+
+TX_EVICTED = f"{PREFIX}.tx.evicted"
+"""A transaction left the mempool neither mined nor replaced (expired, purged, conflicted)."""
+
+BLOCK_CONNECTED = f"{PREFIX}.block.connected"
+"""A new block arrived: its hash, height, time and transaction count."""
+
+MEMPOOL_SNAPSHOT = f"{PREFIX}.mempool.snapshot"
+"""The mempool's state: size, minimum fee, projected blocks, recommended fees."""
+
+MEMPOOL_EVENTS_STREAM = StreamSpec(
+    name="CHAINWATCH_MEMPOOL_EVENTS",
+    subjects=(TX_CONFIRMED, TX_REPLACED, TX_EVICTED, BLOCK_CONNECTED, MEMPOOL_SNAPSHOT),
+    max_age=timedelta(days=7),
+    duplicate_window=timedelta(hours=2),
+    description="Confirmations, replacements, evictions, blocks and mempool snapshots",
+)
+"""Not in ``ALL_STREAMS``: ingest declares it (see ``INGEST_STREAMS`` in the ingest service)."""

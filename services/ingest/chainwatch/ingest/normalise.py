@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
@@ -28,7 +29,7 @@ from pydantic import ValidationError
 
 from chainwatch.ingest.errors import NormaliseError
 from chainwatch.ingest.scripts import esplora_type
-from chainwatch.shared.schemas import Transaction
+from chainwatch.shared.schemas import Transaction, TxOutput
 
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 """Largest JSON record read, bytes; the largest mainnet transaction is ~2.5 MB as JSON."""
@@ -43,6 +44,9 @@ MAX_MONEY_SAT = 21_000_000 * 100_000_000
 """No amount, fee included, can exceed every bitcoin there will ever be."""
 
 _REASON_CHARS = 300
+_HEX = re.compile(r"[0-9a-fA-F]*")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ADDRESS = re.compile(r"[0-9A-Za-z]{14,100}")
 
 
 def parse_json(data: bytes | str, *, max_bytes: int = MAX_RECORD_BYTES) -> Any:
@@ -93,8 +97,37 @@ def normalise(record: object, *, first_seen_ts: int | None = None) -> Transactio
     except ValidationError as exc:
         raise NormaliseError(txid, _describe(exc)) from None
 
+    _check_text(tx)
     fee_sat = _fee_sat(tx, record.get("fee"))
     return tx if fee_sat is None else tx.model_copy(update={"fee": fee_sat})
+
+
+def _check_text(tx: Transaction) -> None:
+    """Scripts and witnesses are hex, addresses base58 or bech32 characters, nothing else."""
+    for index, tx_input in enumerate(tx.vin):
+        where = f"vin.{index}"
+        _hex(tx.txid, f"{where}.scriptsig", tx_input.scriptsig)
+        for item_index, item in enumerate(tx_input.witness):
+            _hex(tx.txid, f"{where}.witness.{item_index}", item)
+        if tx_input.prevout is not None:
+            _output_text(tx.txid, f"{where}.prevout", tx_input.prevout)
+    for index, output in enumerate(tx.vout):
+        _output_text(tx.txid, f"vout.{index}", output)
+    block_hash = tx.status.block_hash
+    if block_hash is not None and not _HEX64.fullmatch(block_hash):
+        raise NormaliseError(tx.txid, f"status.block_hash: not a block hash: {block_hash!r:.80}")
+
+
+def _output_text(txid: str, where: str, output: TxOutput) -> None:
+    _hex(txid, f"{where}.scriptpubkey", output.scriptpubkey)
+    address = output.scriptpubkey_address
+    if address is not None and not _ADDRESS.fullmatch(address):
+        raise NormaliseError(txid, f"{where}.scriptpubkey_address: not an address: {address!r:.80}")
+
+
+def _hex(txid: str, where: str, value: str) -> None:
+    if len(value) % 2 or not _HEX.fullmatch(value):
+        raise NormaliseError(txid, f"{where}: not hex: {value!r:.40}")
 
 
 def _readable_txid(value: object) -> str | None:
@@ -173,9 +206,14 @@ def _output(output: Mapping[str, Any]) -> dict[str, Any]:
             source_type if isinstance(source_type, str) else None,
             script if isinstance(script, str) else "",
         ),
-        "scriptpubkey_address": output.get("scriptpubkey_address"),
+        # Some sources write "" for "no address" (OP_RETURN, bare multisig): that is None.
+        "scriptpubkey_address": _address(output.get("scriptpubkey_address")),
         "value": output.get("value"),
     }
+
+
+def _address(value: object) -> object:
+    return None if value == "" else value
 
 
 def _input(tx_input: Mapping[str, Any]) -> dict[str, Any]:

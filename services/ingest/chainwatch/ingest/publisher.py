@@ -1,8 +1,9 @@
 """Put normalised transactions on ``chainwatch.tx.raw``, many at a time, each exactly once.
 
-Every source (replay, live) hands its records to one ``TxPublisher``. A record that does not
-normalise goes to ``chainwatch.deadletter.ingest`` with the reason. A transaction is
-published with its txid as ``Nats-Msg-Id``, so JetStream stores a repeat of it once.
+Every source (replay, live) hands its records, and its events, to one ``TxPublisher``. A
+record that does not normalise goes to ``chainwatch.deadletter.ingest`` with the reason. A
+transaction is published with its txid as ``Nats-Msg-Id``, so JetStream stores a repeat of
+it once; an event has a message id of its own that makes a repeat a duplicate too.
 
 Publishing does not wait for each acknowledgement in turn (one round trip each caps a
 single connection near 2 500 msg/s): up to ``max_in_flight`` publishes wait for their acks
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from pydantic import BaseModel
 
 from chainwatch.ingest.errors import NormaliseError
 from chainwatch.ingest.normalise import normalise
@@ -97,11 +99,19 @@ class TxPublisher:
 
     async def submit(self, tx: Transaction, *, source: str) -> None:
         """Start publishing ``tx``; waits first while ``max_in_flight`` publishes are pending."""
+        message = RawTransaction(source=source, observed_at=datetime.now(UTC), tx=tx)
+        await self.submit_event(subjects.TX_RAW, message, msg_id=tx.txid, tx=tx)
+
+    async def submit_event(
+        self, subject: str, model: BaseModel, *, msg_id: str, tx: Transaction | None = None
+    ) -> None:
+        """Start publishing any wire model; ``tx`` is what ``on_ack`` hears about, if any."""
         while len(self._in_flight) >= self.max_in_flight:
             await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
 
-        message = RawTransaction(source=source, observed_at=datetime.now(UTC), tx=tx)
-        task = asyncio.create_task(self._publish(message), name=f"publish-{tx.txid[:16]}")
+        task = asyncio.create_task(
+            self._publish(subject, model, msg_id, tx), name=f"publish-{msg_id[:24]}"
+        )
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
 
@@ -135,24 +145,23 @@ class TxPublisher:
             task.cancel()
         await asyncio.gather(*self._in_flight, return_exceptions=True)
 
-    async def _publish(self, message: RawTransaction) -> None:
-        txid = message.tx.txid
+    async def _publish(
+        self, subject: str, model: BaseModel, msg_id: str, tx: Transaction | None
+    ) -> None:
         delay_s = self.retry_delay_s
         while True:
             try:
                 ack = await bus.publish(
-                    self.js, subjects.TX_RAW, message, msg_id=txid, timeout_s=self.publish_timeout_s
+                    self.js, subject, model, msg_id=msg_id, timeout_s=self.publish_timeout_s
                 )
             except nats.errors.MaxPayloadError:
-                size = len(bus.encode(message))
-                reason = f"message of {size} bytes exceeds the bus's maximum payload"
-                with log_context(txid=txid):
-                    await self._dead_letter(
-                        bus.encode(message), reason, "MaxPayloadError", message.source, txid
-                    )
+                body = bus.encode(model)
+                reason = f"message of {len(body)} bytes exceeds the bus's maximum payload"
+                with log_context(txid=msg_id, subject=subject):
+                    await self._dead_letter(body, reason, "MaxPayloadError", subject, msg_id)
                 return
             except (TimeoutError, nats.errors.Error) as exc:
-                logger.warning("publish txid=%s failed (%r); retry in %.1fs", txid, exc, delay_s)
+                logger.warning("publish id=%s failed (%r); retry in %.1fs", msg_id, exc, delay_s)
                 await asyncio.sleep(delay_s)
                 delay_s = min(2 * delay_s, self.max_retry_delay_s)
                 continue
@@ -160,11 +169,11 @@ class TxPublisher:
 
         if ack.duplicate:
             self.counts.duplicates += 1
-            logger.debug("duplicate txid=%s (stream seq %d)", txid, ack.seq)
+            logger.debug("duplicate id=%s on %s (stream seq %d)", msg_id, subject, ack.seq)
         else:
             self.counts.published += 1
-        if self.on_ack is not None:
-            self.on_ack(message.tx, ack)
+        if tx is not None and self.on_ack is not None:
+            self.on_ack(tx, ack)
 
     async def _dead_letter(
         self, payload: bytes, reason: str, error_type: str, location: str, txid: str | None
