@@ -71,8 +71,8 @@ def s3_settings(endpoint_url: str) -> RegistrySettings:
         backend="s3",
         bucket="chainwatch-test-models",
         endpoint_url=endpoint_url,
-        access_key_id="testing",  # type: ignore[arg-type]
-        secret_access_key="testing",  # type: ignore[arg-type]
+        access_key_id="testing",
+        secret_access_key="testing",
     )
 
 
@@ -144,7 +144,7 @@ def test_settings_refuse_half_configured_s3() -> None:
     with pytest.raises(ValueError, match="BUCKET is required"):
         RegistrySettings(backend="s3")
     with pytest.raises(ValueError, match="or neither"):
-        RegistrySettings(backend="s3", bucket="abc", access_key_id="only-one")  # type: ignore[arg-type]
+        RegistrySettings(backend="s3", bucket="abc", access_key_id="only-one")
     assert isinstance(open_store(RegistrySettings()), FilesystemStore)
 
 
@@ -177,21 +177,21 @@ async def test_watch_sees_current_then_every_change(clean_kv: NATS) -> None:
     js = clean_kv.jetstream()
     await promote(js, MODEL_CHAMPION, "v1", store="s3://models", run_id="r1")
     seen: list[str | None] = []
-    got_two = asyncio.Event()
+    changed = asyncio.Queue[None]()
 
     async def watch() -> None:
         async for pointer in watch_current(js, MODEL_CHAMPION):
             seen.append(pointer.version if pointer else None)
-            if len(seen) == 2:
-                got_two.set()
+            changed.put_nowait(None)
             if len(seen) == 4:
                 return
 
     task = asyncio.create_task(watch())
+    await asyncio.wait_for(changed.get(), 5)  # the watch is up and has seen v1
     kv = await models_kv(js)
     await kv.put(MODEL_CHALLENGER, b"not for this watcher")
     await promote(js, MODEL_CHAMPION, "v2", store="s3://models", run_id="r2")
-    await asyncio.wait_for(got_two.wait(), 5)
+    await asyncio.wait_for(changed.get(), 5)
     await kv.put(MODEL_CHAMPION, b"{not json")  # logged and skipped
     await kv.delete(MODEL_CHAMPION)
     await promote(js, MODEL_CHAMPION, "v3", store="s3://models", run_id="r3")
