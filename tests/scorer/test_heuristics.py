@@ -1,50 +1,23 @@
-"""The heuristic tier and the cascade on real transactions."""
+"""The heuristic tier and the cascade's rules path on real transactions."""
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from chainwatch.scorer.bands import RiskBands
 from chainwatch.scorer.cascade import Cascade
+from chainwatch.scorer.exposure import ExposureTracker, MemoryTaintStore
 from chainwatch.scorer.heuristics import HeuristicTier
 from chainwatch.scorer.labels import Category, LabelBook
-from chainwatch.shared.schemas import RawTransaction, RiskBand, Tier, Transaction
+from chainwatch.shared.schemas import RiskBand, Tier, Transaction
+
+from .conftest import raw
 
 # A real transaction of block 574,200 (2019-05-02) that pays an OFAC-listed address.
 SANCTIONED_TXID = "41f366c2afcc222fe45398b6dc13dcca8874ca6ed288420700575495d03f8dad"
-
-
-@pytest.fixture(scope="module")
-def labels(data_dir: Path) -> LabelBook:
-    return LabelBook(data_dir)
-
-
-@pytest.fixture(scope="module")
-def cascade(labels: LabelBook) -> Cascade:
-    return Cascade(HeuristicTier(labels), RiskBands())
-
-
-def _block574200_tx(data_dir: Path, txid: str) -> dict[str, object]:
-    path = data_dir / "mempool_api/derived/block574200_txs_esplora_like.jsonl.gz"
-    with gzip.open(path, "rt") as lines:
-        for line in lines:
-            if txid in line[:80]:
-                record: dict[str, object] = json.loads(line)
-                return record
-    raise LookupError(txid)
-
-
-def _raw(record: dict[str, object]) -> RawTransaction:
-    record = dict(record)
-    record.setdefault("vsize", -(-int(record["weight"]) // 4))  # type: ignore[call-overload]
-    tx = Transaction.model_validate(record)
-    return RawTransaction(source="test", observed_at=datetime.now(UTC), tx=tx)
 
 
 def test_label_book_reads_every_category(labels: LabelBook) -> None:
@@ -52,41 +25,41 @@ def test_label_book_reads_every_category(labels: LabelBook) -> None:
     assert len(labels) > 10_000
 
 
-def test_transaction_paying_sanctioned_address_is_severe(cascade: Cascade, data_dir: Path) -> None:
-    decision = cascade.decide(_raw(_block574200_tx(data_dir, SANCTIONED_TXID)))
+async def test_transaction_paying_sanctioned_address_is_severe(
+    labels: LabelBook, block574200: list[Transaction]
+) -> None:
+    tx = next(t for t in block574200 if t.txid == SANCTIONED_TXID)
+    exposures = await ExposureTracker(labels, MemoryTaintStore()).assess([tx])
+    decision = Cascade(HeuristicTier(), RiskBands()).decide_batch([raw(tx)], exposures)[0]
 
-    assert decision.band is RiskBand.SEVERE
-    assert decision.flagged
+    assert decision.band is RiskBand.SEVERE and decision.flagged
     assert decision.deciding_tier is Tier.HEURISTIC
+    assert decision.decision_reason.startswith("sanctions exposure")
     hit = next(h for h in decision.rule_hits if h.category == "sanctions")
     assert hit.rule == "direct_exposure"
-    assert hit.addresses
-    assert 0.0 < hit.share_of_value <= 1.0
-
-
-def test_transactions_paying_no_labelled_address_are_low(cascade: Cascade, data_dir: Path) -> None:
-    block = json.loads(
-        (data_dir / "mempool_api/derived/block277647_txs_with_prevouts.json").read_text()
-    )
-    decisions = [cascade.decide(_raw(tx)) for tx in block]
-
-    assert len(decisions) == 213
-    assert all(d.band is RiskBand.LOW and not d.flagged and not d.rule_hits for d in decisions)
-
-
-def test_exposure_share_counts_only_the_labelled_outputs(labels: LabelBook, data_dir: Path) -> None:
-    record = _block574200_tx(data_dir, SANCTIONED_TXID)
-    tx = _raw(record).tx
     sanctioned_sat = sum(
         o.value
         for o in tx.vout
         if any(lb.category is Category.SANCTIONS for lb in labels.get(o.scriptpubkey_address))
     )
-    result = HeuristicTier(labels).score(tx)
+    assert hit.share_of_value == pytest.approx(sanctioned_sat / tx.value_out, abs=1e-6)
+    assert decision.features["exposure_sanctions"] == pytest.approx(hit.share_of_value)
+    assert decision.features["exposure_min_hops"] == 0.0
 
-    hit = next(h for h in result.rule_hits if h.category == "sanctions")
-    assert result.sanctioned
-    assert hit.share_of_value == pytest.approx(sanctioned_sat / tx.value_out)
+
+async def test_transactions_touching_no_labelled_address_are_low(
+    labels: LabelBook, block277647: list[Transaction]
+) -> None:
+    exposures = await ExposureTracker(labels, MemoryTaintStore()).assess(block277647)
+    decisions = Cascade(HeuristicTier(), RiskBands()).decide_batch(
+        [raw(tx) for tx in block277647], exposures
+    )
+
+    assert len(decisions) == 213
+    assert all(d.band is RiskBand.LOW and not d.flagged for d in decisions)
+    assert not any(h.rule.endswith("_exposure") for d in decisions for h in d.rule_hits)
+    assert all(d.deciding_tier is Tier.HEURISTIC for d in decisions)
+    assert all("no batch model" in d.decision_reason for d in decisions)
 
 
 def test_labels_reload_when_a_list_changes(tmp_path: Path) -> None:

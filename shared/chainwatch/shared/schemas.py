@@ -158,10 +158,14 @@ class Exposure(WireModel):
     """
 
     category: str
+    direction: Literal["from", "to"] = Field(
+        "from", description="from: value came from the category; to: value was paid to it"
+    )
     hops: int = Field(ge=0)
     share_of_value: float = Field(ge=0.0, le=1.0)
     via_txid: str | None = None
     addresses: list[str] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
 
 
 class ScoredTransaction(WireModel):

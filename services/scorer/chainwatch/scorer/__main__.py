@@ -9,9 +9,11 @@ import signal
 
 from chainwatch.scorer.service import Scorer
 from chainwatch.scorer.settings import ScorerSettings
+from chainwatch.scorer.watchers import start_watchers
 from chainwatch.shared import bus, db
 from chainwatch.shared.health import HealthServer
 from chainwatch.shared.logs import configure_logging
+from chainwatch.shared.registry import open_store
 
 logger = logging.getLogger("chainwatch.scorer")
 
@@ -33,6 +35,8 @@ async def serve(settings: ScorerSettings) -> None:
         await db.migrate(pool)
 
         scorer = Scorer(settings, js, pool)
+        for task in start_watchers(js, open_store(settings.registry), scorer.cascade):
+            stack.callback(task.cancel)
 
         async def nats_connected() -> bool:
             return nc.is_connected

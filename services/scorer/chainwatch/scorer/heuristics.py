@@ -1,32 +1,46 @@
-"""The heuristic tier: rules over a transaction and the labelled addresses it touches.
+"""The heuristic tier: rules over a transaction, its exposure and its shape.
 
-Direct exposure: an input spending from, or an output paying to, a labelled address in an
-illicit category. ``share_of_value`` is the share of the side's value that touches the
-category (inputs: of the prevout values, when known; outputs: of the output values); the
-larger of the two sides is reported.
+Exposure rules (see ``exposure.py`` for how exposure is traced):
 
-Score of one hit: ``weight(category) * (0.6 + 0.4 * share_of_value)``, so any exposure
-counts and full exposure counts most; the tier's score is the largest over its hits, 0.0
-with none. Sanctions exposure is a hard override: the tier reports it and the cascade sets
-the band to Severe whatever the score.
+* ``direct_exposure``: the transaction spends from, or pays, a labelled address in an
+  illicit category (hops 0);
+* ``indirect_exposure``: it spends outputs that trace back to such a transaction (hops ≥ 1).
+
+Score of an exposure: ``weight(category) × (0.6 + 0.4 × share_of_value) × decay^hops``, so
+any exposure counts, full exposure counts most, and each hop counts ``decay`` times less.
+Typology rules (``typologies.py``) add their own weights; the tier's score is the largest
+over all hits, 0.0 with none. Direct sanctions exposure is a hard override: the tier says
+so and the cascade sets the band to Severe whatever the score.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from chainwatch.scorer.labels import ILLICIT, Category, LabelBook
-from chainwatch.shared.schemas import RuleHit, Transaction
+from chainwatch.scorer.labels import Category
+from chainwatch.scorer.typologies import DEFAULT_PARAMS, TypologyParams, detect_typologies
+from chainwatch.shared.schemas import Exposure, RuleHit, Transaction
 
-CATEGORY_WEIGHT: dict[Category, float] = {
-    Category.SANCTIONS: 1.0,
-    Category.RANSOMWARE: 0.95,
-    Category.DARKNET_MARKET: 0.9,
-    Category.SCAM: 0.85,
-    Category.MIXER: 0.75,
-    Category.SEIZURE: 0.6,
-}
+CATEGORY_WEIGHT: Mapping[str, float] = MappingProxyType(
+    {
+        Category.SANCTIONS: 1.0,
+        Category.RANSOMWARE: 0.95,
+        Category.DARKNET_MARKET: 0.9,
+        Category.SCAM: 0.85,
+        Category.MIXER: 0.75,
+        Category.SEIZURE: 0.6,
+    }
+)
+
+
+@dataclass(frozen=True)
+class HeuristicParams:
+    decay_per_hop: float = 0.7
+    """Each hop away from a labelled address multiplies an exposure's score by this."""
+    category_weight: Mapping[str, float] = field(default_factory=lambda: CATEGORY_WEIGHT)
+    typologies: TypologyParams = DEFAULT_PARAMS
 
 
 @dataclass(frozen=True)
@@ -38,68 +52,38 @@ class HeuristicResult:
     sanctioned: bool
 
 
-@dataclass
-class _Exposure:
-    """What one category touches in one transaction."""
-
-    input_sat: int = 0
-    output_sat: int = 0
-    addresses: set[str] = field(default_factory=set)
-    entities: set[str] = field(default_factory=set)
-
-
 class HeuristicTier:
-    def __init__(self, labels: LabelBook) -> None:
-        self.labels = labels
+    def __init__(self, params: HeuristicParams | None = None) -> None:
+        self.params = params or HeuristicParams()
 
-    def score(self, tx: Transaction) -> HeuristicResult:
-        exposure: dict[Category, _Exposure] = defaultdict(_Exposure)
+    def exposure_risk(self, exposure: Exposure) -> float:
+        weight = self.params.category_weight.get(exposure.category, 0.0)
+        shared = 0.6 + 0.4 * exposure.share_of_value
+        return weight * shared * self.params.decay_per_hop**exposure.hops
 
-        for vin in tx.vin:
-            if vin.prevout is None:
-                continue
-            for label in self.labels.get(vin.prevout.scriptpubkey_address):
-                if label.category in ILLICIT:
-                    found = exposure[label.category]
-                    found.addresses.add(vin.prevout.scriptpubkey_address or "")
-                    found.entities.add(label.entity)
-                    found.input_sat += vin.prevout.value
-        for vout in tx.vout:
-            for label in self.labels.get(vout.scriptpubkey_address):
-                if label.category in ILLICIT:
-                    found = exposure[label.category]
-                    found.addresses.add(vout.scriptpubkey_address or "")
-                    found.entities.add(label.entity)
-                    found.output_sat += vout.value
+    def score(self, tx: Transaction, exposures: Sequence[Exposure]) -> HeuristicResult:
+        hits = [_exposure_hit(e) for e in exposures]
+        typology_hits = detect_typologies(tx, self.params.typologies)
+        hits.extend(typology_hits)
 
-        input_total = sum(v.prevout.value for v in tx.vin if v.prevout is not None)
-        output_total = tx.value_out
-        hits = []
-        for category, found in sorted(exposure.items()):
-            input_share = _share(found.input_sat, input_total)
-            share = max(input_share, _share(found.output_sat, output_total))
-            hits.append(
-                RuleHit(
-                    rule="direct_exposure",
-                    category=category.value,
-                    addresses=sorted(found.addresses),
-                    share_of_value=share,
-                    detail="entities: " + ", ".join(sorted(found.entities)),
-                )
-            )
-
+        weights = self.params.typologies.weights
         risk = max(
-            (CATEGORY_WEIGHT[Category(h.category)] * (0.6 + 0.4 * h.share_of_value) for h in hits),
+            [self.exposure_risk(e) for e in exposures]
+            + [weights.get(h.category, 0.0) for h in typology_hits],
             default=0.0,
         )
-        return HeuristicResult(
-            risk_score=round(risk, 6),
-            rule_hits=tuple(hits),
-            sanctioned=Category.SANCTIONS in exposure,
-        )
+        sanctioned = any(e.category == Category.SANCTIONS and e.hops == 0 for e in exposures)
+        return HeuristicResult(round(min(risk, 1.0), 6), tuple(hits), sanctioned)
 
 
-def _share(part_sat: int, total_sat: int) -> float:
-    if total_sat <= 0:
-        return 1.0 if part_sat > 0 else 0.0
-    return min(1.0, part_sat / total_sat)
+def _exposure_hit(exposure: Exposure) -> RuleHit:
+    via = f" via {exposure.via_txid}" if exposure.via_txid else ""
+    entities = f"; entities: {', '.join(exposure.entities)}" if exposure.entities else ""
+    return RuleHit(
+        rule="direct_exposure" if exposure.hops == 0 else "indirect_exposure",
+        category=exposure.category,
+        addresses=exposure.addresses,
+        share_of_value=exposure.share_of_value,
+        detail=f"value {exposure.direction} {exposure.category}, hops={exposure.hops}{via}"
+        + entities,
+    )

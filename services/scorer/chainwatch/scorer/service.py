@@ -1,10 +1,10 @@
 """The scorer service: consume raw transactions, decide, write the audit trail, publish.
 
-Per batch: decide every transaction, write all decisions to the audit trail in one round
-trip, publish the decisions (txid as message id, so a repeat is dropped by JetStream), and
-only then let the consumer ack the batch. A crash anywhere before the ack means the batch
-is delivered again; the audit insert skips txids already written, so nothing is recorded
-twice.
+Per batch: trace exposure (one taint lookup for the whole batch), decide every transaction
+through the cascade, write all decisions to the audit trail in one round trip, publish the
+decisions (txid as message id, so JetStream drops a repeat), and only then let the consumer
+ack the batch. A crash anywhere before the ack means the batch is delivered again; the
+audit insert skips txids already written, so nothing is recorded twice.
 """
 
 from __future__ import annotations
@@ -20,34 +20,65 @@ from nats.js import JetStreamContext
 from chainwatch.scorer import metrics
 from chainwatch.scorer.audit import write_decisions
 from chainwatch.scorer.bands import RiskBands
-from chainwatch.scorer.cascade import Cascade
-from chainwatch.scorer.heuristics import HeuristicTier
+from chainwatch.scorer.cascade import Cascade, CascadePolicy
+from chainwatch.scorer.exposure import (
+    ExposureParams,
+    ExposureTracker,
+    MemoryTaintStore,
+    PostgresTaintStore,
+    TaintStore,
+)
+from chainwatch.scorer.heuristics import HeuristicParams, HeuristicTier
 from chainwatch.scorer.labels import LabelBook
 from chainwatch.scorer.settings import ScorerSettings
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.db import DATABASE_ERRORS
 from chainwatch.shared.errors import TransientError
 from chainwatch.shared.logs import log_context
-from chainwatch.shared.schemas import RawTransaction, ScoredTransaction
+from chainwatch.shared.schemas import RawTransaction
 
 logger = logging.getLogger(__name__)
 
 STAGE = "scorer"
 
 
+def build_cascade(settings: ScorerSettings) -> Cascade:
+    bands = RiskBands(
+        medium=settings.band_medium,
+        high=settings.band_high,
+        severe=settings.band_severe,
+        flag_from=settings.flag_from,
+    )
+    policy = CascadePolicy(
+        online_min_verdicts=settings.online_min_verdicts,
+        online_min_per_class=settings.online_min_per_class,
+        rules_floor=settings.rules_floor,
+    )
+    heuristic = HeuristicTier(HeuristicParams(decay_per_hop=settings.exposure_decay_per_hop))
+    return Cascade(heuristic, bands, policy)
+
+
 class Scorer:
-    def __init__(self, settings: ScorerSettings, js: JetStreamContext, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        settings: ScorerSettings,
+        js: JetStreamContext,
+        pool: asyncpg.Pool,
+        labels: LabelBook | None = None,
+    ) -> None:
         self.settings = settings
         self.js = js
         self.pool = pool
-        self.labels = LabelBook(settings.data.data_dir)
-        bands = RiskBands(
-            medium=settings.band_medium,
-            high=settings.band_high,
-            severe=settings.band_severe,
-            flag_from=settings.flag_from,
+        self.labels = labels or LabelBook(settings.data.data_dir)
+        store: TaintStore = (
+            PostgresTaintStore(pool)
+            if settings.taint_store == "postgres"
+            else MemoryTaintStore(settings.taint_memory_outpoints)
         )
-        self.cascade = Cascade(HeuristicTier(self.labels), bands)
+        self.exposure = ExposureTracker(
+            self.labels, store, ExposureParams(max_hops=settings.exposure_max_hops)
+        )
+        self.cascade = build_cascade(settings)
         self._labels_checked_at = time.monotonic()
         self.consumer = bus.BatchConsumer(
             js,
@@ -70,23 +101,21 @@ class Scorer:
     async def handle(self, batch: Sequence[bus.Delivery[RawTransaction]]) -> None:
         started = time.perf_counter()
         self._maybe_reload_labels()
-        decisions: list[ScoredTransaction] = []
-        seqs: list[int] = []
-        for delivery in batch:
-            with log_context(txid=delivery.message.tx.txid, subject=subjects.TX_RAW):
-                decisions.append(self.cascade.decide(delivery.message))
-                seqs.append(delivery.stream_seq)
+        raws = [d.message for d in batch]
 
         try:
-            written = await write_decisions(self.pool, decisions, seqs)
+            exposures = await self.exposure.assess([raw.tx for raw in raws])
+            decisions = self.cascade.decide_batch(raws, exposures)
+            written = await write_decisions(self.pool, decisions, [d.stream_seq for d in batch])
         except asyncpg.PostgresError as exc:
             if isinstance(exc, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError):
                 raise
-            raise TransientError(f"audit write failed: {exc}") from exc
+            raise TransientError(f"database: {exc}") from exc
 
         await asyncio.gather(
             *(bus.publish(self.js, subjects.TX_SCORED, d, msg_id=d.txid) for d in decisions)
         )
+
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.observe(len(decisions))
         metrics.AUDIT_ROWS.inc(len(written))
@@ -96,9 +125,11 @@ class Scorer:
             if decision.flagged and decision.txid in written:
                 with log_context(txid=decision.txid, subject=subjects.TX_SCORED):
                     logger.info(
-                        "flagged band=%s risk=%.3f", decision.band.value, decision.risk_score
+                        "flagged band=%s risk=%.3f tier=%s",
+                        decision.band.value,
+                        decision.risk_score,
+                        decision.deciding_tier.value,
                     )
-        logger.debug("scored batch of %d, %d new audit rows", len(decisions), len(written))
 
     def _maybe_reload_labels(self) -> None:
         now = time.monotonic()

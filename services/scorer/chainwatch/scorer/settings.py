@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chainwatch.shared.registry import RegistrySettings
 from chainwatch.shared.schemas import RiskBand
 from chainwatch.shared.settings import DatabaseSettings, DataSettings, LogSettings, NatsSettings
 
@@ -23,10 +26,22 @@ class ScorerSettings(BaseSettings):
     band_high: float = 0.60
     band_severe: float = 0.85
     flag_from: RiskBand = RiskBand.HIGH
+    online_min_verdicts: int = Field(
+        200, ge=0, description="Verdicts before the online tier decides"
+    )
+    online_min_per_class: int = Field(20, ge=0, description="...of each class")
+    rules_floor: bool = Field(True, description="A model's score never goes below the rules'")
+    exposure_decay_per_hop: float = Field(0.7, gt=0, le=1)
+    exposure_max_hops: int = Field(4, ge=0, le=20)
+    taint_store: Literal["postgres", "memory"] = Field(
+        "postgres", description="postgres: shared by replicas; memory: this process only"
+    )
+    taint_memory_outpoints: int = Field(1_000_000, ge=1000, description="Bound of the memory store")
     health_host: str = Field("127.0.0.1", description="Bind address of /healthz, /readyz, /metrics")
     health_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     labels_check_s: float = Field(30.0, gt=0, description="How often label files are re-checked")
 
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     nats: NatsSettings = Field(default_factory=NatsSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     data: DataSettings = Field(default_factory=DataSettings)
