@@ -93,7 +93,9 @@ FIXTURE_STEPS = 5
 """The scenario's mempool-fixture phase: one add, three replacements, one eviction."""
 
 
+@pytest.mark.parametrize("track", ["mempool", "mempool-txids"])
 async def test_scenario_arrives_complete_with_its_events(
+    track: str,
     js: JetStreamContext,
     collector: Collector,
     server: LocalMempoolServer,
@@ -101,8 +103,11 @@ async def test_scenario_arrives_complete_with_its_events(
     own_nats_settings: NatsSettings,
     data_dir: Path,
 ) -> None:
+    settings = live_settings(server, own_nats_settings, data_dir).model_copy(
+        update={"live_track": track}
+    )
     stop = asyncio.Event()
-    service = asyncio.create_task(run(live_settings(server, own_nats_settings, data_dir), stop))
+    service = asyncio.create_task(run(settings, stop))
     await server.wait_subscriptions(1)
     await server.advance(len(scenario.steps))
     await collector.wait_for(lambda: len(collector.on(subjects.BLOCK_CONNECTED)) == 1)

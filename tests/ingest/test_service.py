@@ -8,10 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from nats.js import JetStreamContext
 
-from chainwatch.devstack.servers import NatsServer
+from chainwatch.devstack.servers import NatsServer, free_port
 from chainwatch.ingest.__main__ import run
 from chainwatch.ingest.settings import IngestSettings
 from chainwatch.shared import subjects
@@ -80,3 +81,39 @@ async def test_sigterm_stops_a_service_that_keeps_running(
             process.kill()
             await process.wait()
     assert b"ingest stopped" in rest
+
+
+async def test_local_mode_process_is_ready_and_counts_what_it_published(
+    own_nats: NatsServer, data_dir: Path
+) -> None:
+    port = free_port()
+    env = dict(
+        os.environ,
+        CHAINWATCH_NATS_URL=own_nats.url,
+        CHAINWATCH_DATA_DIR=str(data_dir),
+        CHAINWATCH_INGEST_MODE="local",
+        CHAINWATCH_INGEST_LOCAL_BLOCKS="block277647",
+        CHAINWATCH_INGEST_LOCAL_STEPS_PER_S="200",
+        CHAINWATCH_INGEST_HEALTH_PORT=str(port),
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chainwatch.ingest", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    try:
+        async with asyncio.timeout(30):
+            while b"block 277647: 213 txs confirmed" not in (
+                line := await process.stderr.readline()
+            ):
+                assert line, "the service exited early"
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                ready = await client.get("/readyz")
+                metrics = (await client.get("/metrics")).text
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert ready.status_code == 200 and ready.json()["checks"] == {"nats": True, "source": True}
+    assert 'chainwatch_ingest_published_total{subject="chainwatch.tx.confirmed"} 213.0' in metrics

@@ -14,14 +14,12 @@ import logging
 import signal
 import sys
 from contextlib import AsyncExitStack
-from dataclasses import asdict
-from typing import Any
 
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from chainwatch.ingest.health import HealthServer, SourceHealth
+from chainwatch.ingest.health import SourceHealth
 from chainwatch.ingest.live.backoff import Backoff
 from chainwatch.ingest.live.client import MempoolRest
 from chainwatch.ingest.live.handler import LiveHandler
@@ -35,6 +33,7 @@ from chainwatch.ingest.replay import ReplayPlan, replay
 from chainwatch.ingest.settings import IngestSettings
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.errors import ConfigurationError, TransientError
+from chainwatch.shared.health import HealthServer
 from chainwatch.shared.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -61,11 +60,7 @@ async def run(settings: IngestSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(publisher.close, settings.shutdown_grace_s)
         health = SourceHealth(settings.mode, stale_after_s=settings.stale_after_s)
         if settings.health_enabled:
-            server = HealthServer(
-                settings.health_host, settings.health_port, lambda: _readiness(nc, health, settings)
-            )
-            if await server.start():
-                stack.push_async_callback(server.stop)
+            await _start_health_server(settings, stack, nc, health)
 
         if settings.mode == "replay":
             await _replay(settings, publisher, stop)
@@ -159,15 +154,28 @@ async def _finish(task: asyncio.Task[None]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-def _readiness(nc: NATS, health: SourceHealth, settings: IngestSettings) -> dict[str, Any]:
-    report = health.report()
-    source_ok = report.healthy or settings.mode == "replay"
-    return {
-        "ready": nc.is_connected and source_ok,
-        "mode": settings.mode,
-        "bus_connected": nc.is_connected,
-        "source": asdict(report),
-    }
+async def _start_health_server(
+    settings: IngestSettings, stack: AsyncExitStack, nc: NATS, health: SourceHealth
+) -> None:
+    """``/healthz``, ``/readyz`` (bus connected, source healthy) and ``/metrics``."""
+
+    async def bus_connected() -> bool:
+        return nc.is_connected
+
+    async def source_healthy() -> bool:
+        return settings.mode == "replay" or health.report().healthy
+
+    server = HealthServer(
+        settings.health_host,
+        settings.health_port,
+        {"nats": bus_connected, "source": source_healthy},
+    )
+    try:
+        await server.start()
+    except OSError as exc:  # health is for probes; the service itself can still do its work
+        logger.warning("health endpoint not started on port %d: %s", settings.health_port, exc)
+        return
+    stack.push_async_callback(server.stop)
 
 
 async def _drain(nc: NATS) -> None:

@@ -1,28 +1,21 @@
-"""How the source is doing, and a small HTTP endpoint that says so.
+"""How the source is doing.
 
 ``SourceHealth`` is updated by the websocket loop and the REST client. It is *healthy* when
 the websocket is connected and a message arrived within ``stale_after_s``; otherwise it is
 degraded, and says why (reconnecting, rate limited, silent). State changes are logged once
-(WARNING when degrading, INFO when recovering), not per event.
-
-``HealthServer`` answers on ``health_host:health_port``:
-
-- ``GET /healthz``: 200 while the service's event loop runs (liveness);
-- ``GET /readyz``: 200 when the bus is connected and the source healthy, else 503;
-- ``GET /status``: the whole picture as JSON, for people and dashboards.
+(WARNING when degrading, INFO when recovering), not per event, and counted in the metrics.
+The service's ``/readyz`` (``chainwatch.shared.health``) is ready only while it is healthy.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
+
+from chainwatch.ingest import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +57,7 @@ class SourceHealth:
 
     def connected(self) -> None:
         self.connects += 1
+        metrics.SOURCE_CONNECTS.inc()
         self._last_message_s = time.monotonic()
         self._set_state("connected", "websocket open")
 
@@ -72,6 +66,7 @@ class SourceHealth:
 
     def disconnected(self, reason: str) -> None:
         self.disconnects += 1
+        metrics.SOURCE_DISCONNECTS.inc()
         self.last_error = reason
         self._set_state("reconnecting", reason)
 
@@ -80,13 +75,16 @@ class SourceHealth:
 
     def request_ok(self) -> None:
         self.requests_ok += 1
+        metrics.REST_REQUESTS.labels("ok").inc()
 
     def request_failed(self, reason: str) -> None:
         self.requests_failed += 1
+        metrics.REST_REQUESTS.labels("failed").inc()
         self.last_error = reason
 
     def rate_limited(self, retry_after_s: float) -> None:
         self.rate_limited_count += 1
+        metrics.REST_REQUESTS.labels("rate_limited").inc()
         self.last_error = f"HTTP 429, retry after {retry_after_s:.1f}s"
         self._rate_limited_until_s = time.monotonic() + retry_after_s
 
@@ -121,66 +119,3 @@ class SourceHealth:
             logger.warning("source %s %s -> %s: %s", self.name, was, state, reason)
         else:
             logger.info("source %s %s -> %s", self.name, was, state)
-
-
-ReadyCheck = Callable[[], dict[str, Any]]
-"""Returns the readiness facts: a dict whose ``ready`` key says whether all is well."""
-
-
-class HealthServer:
-    """``/healthz``, ``/readyz`` and ``/status`` over plain HTTP/1.1, one request per connection."""
-
-    def __init__(self, host: str, port: int, ready: ReadyCheck) -> None:
-        self.host = host
-        self.port = port
-        self.ready = ready
-        self._server: asyncio.Server | None = None
-
-    async def start(self) -> bool:
-        """Listen; False (logged, not raised) when the port is taken: health is not vital."""
-        try:
-            self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        except OSError as exc:
-            logger.warning("health endpoint not started on %s:%d: %s", self.host, self.port, exc)
-            return False
-        self.port = self._server.sockets[0].getsockname()[1]
-        logger.info("health endpoint on http://%s:%d/healthz", self.host, self.port)
-        return True
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(5.0):
-                request_line = await reader.readline()
-                while (await reader.readline()).strip():
-                    pass  # headers: nothing here depends on them
-            status, body = self._answer(request_line.decode("latin-1").split())
-            payload = json.dumps(body).encode()
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode()
-                + payload
-            )
-            await writer.drain()
-        except (TimeoutError, OSError, UnicodeDecodeError):
-            pass  # a client that hangs up or dawdles gets nothing
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-
-    def _answer(self, request: list[str]) -> tuple[str, dict[str, Any]]:
-        path = request[1].split("?")[0] if len(request) >= 2 else ""
-        if not request or request[0] != "GET":
-            return "405 Method Not Allowed", {"error": "GET only"}
-        if path == "/healthz":
-            return "200 OK", {"alive": True}
-        if path in ("/readyz", "/status"):
-            facts = self.ready()
-            ok = bool(facts.get("ready"))
-            return ("200 OK" if ok or path == "/status" else "503 Service Unavailable"), facts
-        return "404 Not Found", {"error": f"no {path}"}

@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from pydantic import BaseModel
 
+from chainwatch.ingest import metrics
 from chainwatch.ingest.errors import NormaliseError
 from chainwatch.ingest.normalise import normalise
 from chainwatch.shared import bus, subjects
@@ -169,9 +170,11 @@ class TxPublisher:
 
         if ack.duplicate:
             self.counts.duplicates += 1
+            metrics.DUPLICATES.labels(subject).inc()
             logger.debug("duplicate id=%s on %s (stream seq %d)", msg_id, subject, ack.seq)
         else:
             self.counts.published += 1
+            metrics.PUBLISHED.labels(subject).inc()
         if tx is not None and self.on_ack is not None:
             self.on_ack(tx, ack)
 
@@ -194,6 +197,7 @@ class TxPublisher:
             logger.exception("could not dead-letter %s (reason was: %s)", location, reason)
             return
         self.counts.dead_lettered += 1
+        metrics.DEAD_LETTERED.inc()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)

@@ -23,23 +23,21 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from chainwatch.ingest.localserver.rest import Chain, RestApi
 from chainwatch.ingest.localserver.scenario import Record, RecordedBlock, Scenario, Step
 from chainwatch.ingest.localserver.stats import RecordedStats
 
 logger = logging.getLogger(__name__)
 
 WEBSOCKET_PATH = "/api/v1/ws"
-BLOCK_PAGE_SIZE = 25
 
 
 @dataclass(eq=False)
@@ -59,18 +57,6 @@ class _Failure:
     websocket: bool
 
 
-@dataclass
-class _Chain:
-    """The mempool and the blocks found so far."""
-
-    mempool: dict[str, Record] = field(default_factory=dict)
-    txs: dict[str, Record] = field(default_factory=dict)
-    blocks: list[RecordedBlock] = field(default_factory=list)
-    recent: deque[str] = field(default_factory=lambda: deque(maxlen=10))
-    replacements: list[dict[str, Any]] = field(default_factory=list)
-    sequence: int = 0
-
-
 class LocalMempoolServer:
     """Serves ``scenario`` on ``host:port`` (port 0 picks a free one; see ``base_url``)."""
 
@@ -86,14 +72,12 @@ class LocalMempoolServer:
         self.subscriptions = 0
         self.failures_served = 0
         self.finished = asyncio.Event()
-        self._chain = _Chain()
+        self._chain = Chain()
         self._clients: set[_Client] = set()
         self._subscribed = asyncio.Condition()
         self._failures: deque[_Failure] = deque()
         self._server: Server | None = None
-        self._routes: list[tuple[re.Pattern[str], Callable[..., Response]]] = [
-            (re.compile(pattern), handler) for pattern, handler in self._route_table()
-        ]
+        self._rest = RestApi(self._chain, stats)
 
     @property
     def base_url(self) -> str:
@@ -305,101 +289,7 @@ class LocalMempoolServer:
         if is_websocket:
             return None
         self.requests += 1
-        for pattern, handler in self._routes:
-            match = pattern.fullmatch(path)
-            if match:
-                return handler(connection, *match.groups())
-        return connection.respond(404, "Not found\n")
-
-    def _route_table(self) -> list[tuple[str, Callable[..., Response]]]:
-        chain = self._chain
-        hex64 = "([0-9a-f]{64})"
-
-        def tx(connection: ServerConnection, txid: str) -> Response:
-            return _json(connection, chain.txs.get(txid), "Transaction not found")
-
-        def tx_status(connection: ServerConnection, txid: str) -> Response:
-            found = chain.txs.get(txid)
-            return _json(connection, found and found["status"], "Transaction not found")
-
-        def mempool(connection: ServerConnection) -> Response:
-            txs = chain.mempool.values()
-            vsize = sum((tx["weight"] + 3) // 4 for tx in txs)
-            fee = sum(tx.get("fee") or 0 for tx in txs)
-            body = {
-                "count": len(chain.mempool),
-                "vsize": vsize,
-                "total_fee": fee,
-                "fee_histogram": [],
-            }
-            return _json(connection, body)
-
-        def recent(connection: ServerConnection) -> Response:
-            txs = [chain.txs[txid] for txid in chain.recent]
-            return _json(connection, [_stripped(tx) for tx in txs])
-
-        def block(
-            connection: ServerConnection, block_hash: str, rest: str | None = None
-        ) -> Response:
-            found = next((b for b in chain.blocks if b.block_hash == block_hash), None)
-            if found is None:
-                return connection.respond(404, "Block not found\n")
-            if rest == "/txids":
-                return _json(connection, found.txids)
-            if rest is None:
-                return _json(connection, found.header())
-            start = int(rest.rsplit("/", 1)[1])
-            if start % BLOCK_PAGE_SIZE:
-                return connection.respond(400, "start index must be a multiple of 25\n")
-            return _json(connection, list(found.txs[start : start + BLOCK_PAGE_SIZE]))
-
-        def height(connection: ServerConnection, value: str) -> Response:
-            found = next((b for b in chain.blocks if b.height == int(value)), None)
-            if found is None:
-                return connection.respond(404, "Block not found\n")
-            return connection.respond(200, found.block_hash)
-
-        def tip(connection: ServerConnection, what: str) -> Response:
-            if not chain.blocks:
-                return connection.respond(404, "No blocks yet\n")
-            last = chain.blocks[-1]
-            return connection.respond(
-                200, str(last.height if what == "height" else last.block_hash)
-            )
-
-        return [
-            (f"/api/tx/{hex64}", tx),
-            (f"/api/tx/{hex64}/status", tx_status),
-            ("/api/mempool", mempool),
-            ("/api/mempool/txids", lambda c: _json(c, list(chain.mempool))),
-            ("/api/mempool/recent", recent),
-            ("/api/blocks/tip/(height|hash)", tip),
-            (f"/api/block/{hex64}(/txids|/txs/[0-9]+)?", block),
-            ("/api/block-height/([0-9]+)", height),
-            ("/api/v1/fees/recommended", lambda c: _json(c, self.stats.state()["fees"])),
-            (
-                "/api/v1/fees/mempool-blocks",
-                lambda c: _json(c, self.stats.state()["mempool-blocks"]),
-            ),
-        ]
-
-
-def _json(connection: ServerConnection, body: object, missing: str = "Not found") -> Response:
-    if body is None:
-        return connection.respond(404, missing + "\n")
-    response = connection.respond(200, json.dumps(body, separators=(",", ":")))
-    response.headers["Content-Type"] = "application/json"
-    return response
-
-
-def _stripped(tx: Record) -> dict[str, Any]:
-    """A transaction as ``/api/mempool/recent`` lists it."""
-    return {
-        "txid": tx["txid"],
-        "fee": tx.get("fee") or 0,
-        "vsize": (tx["weight"] + 3) // 4,
-        "value": sum(o["value"] for o in tx["vout"]),
-    }
+        return self._rest.answer(connection, path)
 
 
 def _rbf_tree(replaced_txid: str, replacement: Record) -> dict[str, Any]:
