@@ -267,3 +267,51 @@ async def test_local_mode_serves_recorded_data_to_itself(
         TxConfirmed.model_validate_json(d).txid for d in collector.on(subjects.TX_CONFIRMED)
     }
     assert len(confirmed) == 213 and confirmed <= set(collector.raw_txids())
+
+
+async def test_a_silent_websocket_is_replaced(
+    js: JetStreamContext,
+    server: LocalMempoolServer,
+    own_nats_settings: NatsSettings,
+    data_dir: Path,
+) -> None:
+    settings = live_settings(server, own_nats_settings, data_dir).model_copy(
+        update={"stale_after_s": 0.3}
+    )
+    stop = asyncio.Event()
+    service = asyncio.create_task(run(settings, stop))
+    await server.wait_subscriptions(3)  # the scenario is paused: nothing is said after hello
+    stop.set()
+    await service
+
+
+async def test_a_block_found_while_the_service_was_down_is_caught_up(
+    js: JetStreamContext,
+    collector: Collector,
+    server: LocalMempoolServer,
+    scenario: Scenario,
+    own_nats_settings: NatsSettings,
+    data_dir: Path,
+) -> None:
+    settings = live_settings(server, own_nats_settings, data_dir).model_copy(
+        update={"resync_full_mempool": False}
+    )
+    first_stop = asyncio.Event()
+    first = asyncio.create_task(run(settings, first_stop))
+    await server.wait_subscriptions(1)
+    await server.advance(FIXTURE_STEPS + 3)
+    await collector.wait_for(lambda: len(collector.on(subjects.TX_RAW)) >= 9 + 30)
+    first_stop.set()
+    await first
+
+    await server.advance(len(scenario.steps))  # the rest of the block, and the block
+    second_stop = asyncio.Event()
+    second = asyncio.create_task(run(settings, second_stop))
+    await collector.wait_for(lambda: len(collector.on(subjects.BLOCK_CONNECTED)) == 1)
+    second_stop.set()
+    await second
+
+    published = Counter(collector.raw_txids())
+    assert set(scenario.blocks[0].txids) <= set(published)
+    assert max(published.values()) == 1
+    assert len(collector.on(subjects.TX_CONFIRMED)) == 213
