@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 from nats.aio.client import Client as NATS
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chainwatch.devstack.servers import NatsServer, free_port
 from chainwatch.ingest.normalise import normalise
@@ -57,6 +58,17 @@ async def test_two_replicas_audit_each_txid_once(
     await bus.ensure_streams(js)
     info = await js.stream_info(subjects.TX_RAW_STREAM.name)
     first_seq = info.state.last_seq + 1
+    # The replicas' durable consumer starts after what earlier tests left on the stream.
+    await js.add_consumer(
+        subjects.TX_RAW_STREAM.name,
+        ConsumerConfig(
+            durable_name="scorer-replicas",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=first_seq,
+            ack_wait=5,
+        ),
+    )
     ports = [free_port(), free_port()]
     env = {
         **os.environ,

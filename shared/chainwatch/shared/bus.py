@@ -11,6 +11,7 @@ JetStream drops a second publish of it within the stream's duplicate window.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,6 +40,8 @@ M = TypeVar("M", bound=BaseModel)
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 SCHEMA_HEADER = "Chainwatch-Schema"
+BACKLOG_PROBE_S = 0.005
+"""How long to wait for the server's answer to "what else is ready?" after a first message."""
 DEADLETTER_PAYLOAD_LIMIT = 256 * 1024
 """Bytes of an original message kept in its dead letter; the rest is cut and marked."""
 
@@ -248,7 +251,7 @@ class BatchConsumer(Generic[M]):
         try:
             while not stop.is_set():
                 try:
-                    msgs = await sub.fetch(self.batch_size, timeout=self.fetch_timeout_s)
+                    msgs = await self._fetch(sub)
                 except TimeoutError:  # nats' own and asyncio's: nothing to fetch right now
                     continue
                 except nats.errors.Error as exc:
@@ -259,6 +262,19 @@ class BatchConsumer(Generic[M]):
         finally:
             await sub.unsubscribe()
         logger.info("stopped consuming %s", self.subject)
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Wait for one message, then take what else is already there, up to a batch.
+
+        A plain ``fetch(batch_size)`` waits until the batch is full or the timeout passes,
+        so at low rates every message would wait for the timeout; here a batch is as large
+        as the backlog and never waits to fill up.
+        """
+        msgs = await sub.fetch(1, timeout=self.fetch_timeout_s)
+        if self.batch_size > 1:
+            with contextlib.suppress(TimeoutError):
+                msgs += await sub.fetch(self.batch_size - 1, timeout=BACKLOG_PROBE_S)
+        return msgs
 
     async def process(self, msgs: Sequence[Msg]) -> None:
         """Decode, dead-letter the undecodable, hand the rest to the handler, ack or nak."""

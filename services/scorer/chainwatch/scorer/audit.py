@@ -8,11 +8,10 @@ only supplies the values.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 
 import asyncpg
+from pydantic_core import to_json
 
 from chainwatch.shared.schemas import ScoredTransaction
 
@@ -58,8 +57,8 @@ def _row(decision: ScoredTransaction, stream_seq: int) -> tuple[object, ...]:
         decision.flagged,
         decision.deciding_tier.value,
         decision.decision_reason,
-        _json([t.model_dump(mode="json") for t in decision.tiers]),
-        _json([h.model_dump(mode="json") for h in decision.rule_hits]),
+        _json(decision.tiers),
+        _json(decision.rule_hits),
         decision.value_out,
         decision.fee,
         decision.vsize,
@@ -71,14 +70,14 @@ def _row(decision: ScoredTransaction, stream_seq: int) -> tuple[object, ...]:
         _json(decision.features),
         decision.feature_set_version,
         _json(decision.model_versions),
-        _json([e.model_dump(mode="json") for e in decision.exposure]),
+        _json(decision.exposure),
         decision.anomaly_score,
     )
 
 
 def _json(value: object) -> str:
-    # jsonb has no NaN: a non-finite value must have been mapped to null before this point.
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    # pydantic's serializer writes models, lists and dicts alike, fast; NaN becomes null.
+    return to_json(value, inf_nan_mode="null").decode()
 
 
 async def write_decisions(
@@ -92,8 +91,3 @@ async def write_decisions(
 
     rows = await pool.fetch(_INSERT, *columns)
     return {r["txid"] for r in rows}
-
-
-def finite_or_none(value: float) -> float | None:
-    """NaN and infinities have no JSON form; the audit trail records them as null."""
-    return value if math.isfinite(value) else None

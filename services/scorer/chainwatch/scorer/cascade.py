@@ -108,20 +108,20 @@ class Cascade:
         decided_at = datetime.now(UTC)
         decisions = []
         for i, (raw, result) in enumerate(zip(raws, rules, strict=True)):
-            tiers = [TierOutput(tier=Tier.HEURISTIC, risk_score=result.risk_score,
-                                note=f"{len(result.rule_hits)} rule hit(s)")]  # fmt: skip
+            rules_note = f"{len(result.rule_hits)} rule hit(s)"
+            tiers = [_abstained(Tier.HEURISTIC, rules_note, result.risk_score)]
             versions: dict[str, str] = {}
             if online is not None and models.online is not None:
                 note = trust_note if trusted else f"not trusted: {trust_note}"
                 tiers.append(_tier(Tier.ONLINE, models.online, online[i], note))
                 versions["online"] = models.online.version
             else:
-                tiers.append(TierOutput(tier=Tier.ONLINE, risk_score=0.0, note=trust_note))
+                tiers.append(_abstained(Tier.ONLINE, trust_note))
             if champion is not None and models.champion is not None:
                 tiers.append(_tier(Tier.BATCH, models.champion, champion[i], "champion"))
                 versions["batch"] = models.champion.version
             else:
-                tiers.append(TierOutput(tier=Tier.BATCH, risk_score=0.0, note="no model loaded"))
+                tiers.append(_abstained(Tier.BATCH, "no model loaded"))
             if challenger is not None and models.challenger is not None:
                 note = "challenger, shadow: recorded, never deciding"
                 tiers.append(_tier(Tier.BATCH, models.challenger, challenger[i], note))
@@ -183,8 +183,17 @@ def _predict(model: ServedModel | None, matrix: np.ndarray) -> np.ndarray | None
     return None if model is None else np.clip(model.predict_proba(matrix), 0.0, 1.0)
 
 
+def _abstained(tier: Tier, note: str, risk_score: float = 0.0) -> TierOutput:
+    """A tier's output without a model version: the rules, or a tier that had no model."""
+    return TierOutput.model_construct(
+        tier=tier, risk_score=risk_score, model_version=None, note=note
+    )
+
+
 def _tier(tier: Tier, model: ServedModel, score: float, note: str) -> TierOutput:
-    return TierOutput(tier=tier, risk_score=float(score), model_version=model.version, note=note)
+    return TierOutput.model_construct(
+        tier=tier, risk_score=float(score), model_version=model.version, note=note
+    )
 
 
 def _decision(
@@ -207,7 +216,9 @@ def _decision(
         name: (None if math.isnan(v) else v)
         for name, v in zip(FEATURE_NAMES, row.tolist(), strict=True)
     }
-    return ScoredTransaction(
+    # Every value here was validated on its way in or is computed above: construct directly,
+    # the hot path cannot afford a second validation of each decision.
+    return ScoredTransaction.model_construct(
         txid=tx.txid,
         decided_at=decided_at,
         risk_score=round(min(1.0, max(0.0, risk)), 6),
