@@ -145,6 +145,28 @@ async def publish(
     return await js.publish(subject, encode(model), timeout=timeout_s, headers=headers)
 
 
+async def publish_batch(
+    js: JetStreamContext,
+    subject: str,
+    messages: Sequence[tuple[BaseModel, str]],
+    timeout_s: float = 10.0,
+) -> list[PubAck]:
+    """Publish (model, msg_id) pairs on ``subject`` and wait for every acknowledgement.
+
+    The publishes go out back to back and their acks are awaited together, which costs a
+    fraction of one request per message. Raises ``TransientError`` when the acks do not all
+    arrive in ``timeout_s``; publishing the same batch again is safe (message ids).
+    """
+    futures = []
+    for model, msg_id in messages:
+        headers = {MSG_ID_HEADER: msg_id, SCHEMA_HEADER: str(getattr(model, "schema_version", 1))}
+        futures.append(await js.publish_async(subject, encode(model), headers=headers))
+    try:
+        return list(await asyncio.wait_for(asyncio.gather(*futures), timeout_s))
+    except TimeoutError as exc:
+        raise TransientError(f"{len(futures)} publishes on {subject} not acknowledged") from exc
+
+
 async def dead_letter(
     js: JetStreamContext,
     stage: str,

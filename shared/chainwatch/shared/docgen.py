@@ -12,16 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chainwatch.shared import subjects
-from chainwatch.shared.schemas import SUBJECT_SCHEMAS, WireModel
-
-SUBJECT_DOCS: dict[str, str] = {
-    subjects.TX_RAW: "A new transaction, normalised; published once per txid by ingest.",
-    subjects.TX_SCORED: "A risk decision, published by the scorer once its audit row is durable.",
-    f"{subjects.DEADLETTER_PREFIX}.{{stage}}": (
-        "A message that a stage could not process, with the reason and the original body."
-    ),
-}
+from chainwatch.shared.contract import CHANNELS
+from chainwatch.shared.schemas import WireModel
 
 
 def schema_file_name(subject: str) -> str:
@@ -30,7 +22,7 @@ def schema_file_name(subject: str) -> str:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Subject → the JSON Schema of the message it carries."""
-    return {subject: _schema(model) for subject, model in SUBJECT_SCHEMAS.items()}
+    return {channel.subject: _schema(channel.model) for channel in CHANNELS}
 
 
 def _schema(model: type[WireModel]) -> dict[str, Any]:
@@ -43,21 +35,22 @@ def asyncapi() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for subject, model in SUBJECT_SCHEMAS.items():
-        key = model.__name__
-        channel_id = subject.replace(".", "_").replace("{stage}", "stage")
-        channel: dict[str, Any] = {
-            "address": subject,
-            "description": SUBJECT_DOCS[subject],
+    for channel in CHANNELS:
+        key = channel.model.__name__
+        channel_id = channel.subject.replace(".", "_").replace("{stage}", "stage")
+        entry: dict[str, Any] = {
+            "address": channel.subject,
+            "description": channel.description
+            + (f" JetStream stream: {channel.stream.name}." if channel.stream else ""),
             "messages": {key: {"$ref": f"#/components/messages/{key}"}},
         }
-        if "{stage}" in subject:
-            channel["parameters"] = {"stage": {"description": "The stage that gave up"}}
-        channels[channel_id] = channel
+        if "{stage}" in channel.subject:
+            entry["parameters"] = {"stage": {"description": "The stage that gave up"}}
+        channels[channel_id] = entry
         operations[f"receive_{channel_id}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"Consume {subject}",
+            "summary": f"Consume {channel.subject}",
         }
         messages[key] = {
             "name": key,
@@ -65,17 +58,17 @@ def asyncapi() -> dict[str, Any]:
             "headers": {
                 "type": "object",
                 "properties": {
-                    "Nats-Msg-Id": {"type": "string", "description": "txid; JetStream dedup key"},
+                    "Nats-Msg-Id": {"type": "string", "description": "de-duplication key"},
                     "Chainwatch-Schema": {"type": "string", "description": "schema_version"},
                 },
             },
             "payload": {"schemaFormat": "application/schema+json;version=draft-2020-12",
-                        "schema": _schema(model)},
+                        "schema": _schema(channel.model)},
         }  # fmt: skip
 
     streams = {
         s.name: {"subjects": list(s.subjects), "max_age_s": s.max_age.total_seconds()}
-        for s in subjects.ALL_STREAMS
+        for s in {c.stream.name: c.stream for c in CHANNELS if c.stream}.values()
     }
     return {
         "asyncapi": "3.0.0",

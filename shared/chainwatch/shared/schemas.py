@@ -15,8 +15,6 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from chainwatch.shared import subjects
-
 Txid = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Transaction id, 64 hex")]
 Satoshis = Annotated[int, Field(ge=0, le=21_000_000 * 100_000_000, description="Satoshis")]
 
@@ -214,11 +212,3 @@ class DeadLetter(WireModel):
     failed_at: datetime
     payload: str = Field(description="The original body, UTF-8 with invalid bytes replaced")
     payload_truncated: bool = False
-
-
-SUBJECT_SCHEMAS: dict[str, type[WireModel]] = {
-    subjects.TX_RAW: RawTransaction,
-    subjects.TX_SCORED: ScoredTransaction,
-    f"{subjects.DEADLETTER_PREFIX}.{{stage}}": DeadLetter,
-}
-"""Which model travels on which subject; the source of docs/schemas and docs/asyncapi."""

@@ -112,9 +112,7 @@ class Scorer:
                 raise
             raise TransientError(f"database: {exc}") from exc
 
-        await asyncio.gather(
-            *(bus.publish(self.js, subjects.TX_SCORED, d, msg_id=d.txid) for d in decisions)
-        )
+        await bus.publish_batch(self.js, subjects.TX_SCORED, [(d, d.txid) for d in decisions])
 
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.BATCH_SIZE.observe(len(decisions))

@@ -1,0 +1,55 @@
+"""The published contract in one place: every subject, its model, and what it means.
+
+``docgen`` turns this into ``docs/schemas/`` and ``docs/asyncapi.json``. A module that adds
+subjects keeps its models beside its events and registers them here with one entry each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chainwatch.shared import subjects
+from chainwatch.shared.mempool_events import (
+    BlockConnected,
+    MempoolSnapshot,
+    TxConfirmed,
+    TxEvicted,
+    TxReplaced,
+)
+from chainwatch.shared.schemas import DeadLetter, RawTransaction, ScoredTransaction, WireModel
+
+
+@dataclass(frozen=True)
+class Channel:
+    subject: str
+    model: type[WireModel]
+    description: str
+    stream: subjects.StreamSpec | None
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel(subjects.TX_RAW, RawTransaction,
+            "A new transaction, normalised; published once per txid by ingest.",
+            subjects.TX_RAW_STREAM),
+    Channel(subjects.TX_SCORED, ScoredTransaction,
+            "A risk decision, published by the scorer once its audit row is durable.",
+            subjects.TX_SCORED_STREAM),
+    Channel(f"{subjects.DEADLETTER_PREFIX}.{{stage}}", DeadLetter,
+            "A message that a stage could not process, with the reason and the original body.",
+            subjects.DEADLETTER_STREAM),
+    Channel(subjects.TX_CONFIRMED, TxConfirmed,
+            "A transaction was confirmed in a block (height and time).",
+            subjects.MEMPOOL_EVENTS_STREAM),
+    Channel(subjects.TX_REPLACED, TxReplaced,
+            "A transaction was replaced by fee (RBF); links the replaced txid to its replacement.",
+            subjects.MEMPOOL_EVENTS_STREAM),
+    Channel(subjects.TX_EVICTED, TxEvicted,
+            "A transaction left the mempool without confirming or being replaced.",
+            subjects.MEMPOOL_EVENTS_STREAM),
+    Channel(subjects.BLOCK_CONNECTED, BlockConnected,
+            "A block arrived; published after every TxConfirmed of its transactions.",
+            subjects.MEMPOOL_EVENTS_STREAM),
+    Channel(subjects.MEMPOOL_SNAPSHOT, MempoolSnapshot,
+            "Mempool state: size, minimum fee and projected blocks, for the fee model.",
+            subjects.MEMPOOL_EVENTS_STREAM),
+)  # fmt: skip
