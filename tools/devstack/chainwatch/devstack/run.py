@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from chainwatch.devstack.servers import NatsServer, embedded_postgres
+from chainwatch.devstack.servers import NatsServer, embedded_postgres, free_port
 from chainwatch.shared import db
 from chainwatch.shared.logs import configure_logging
 from chainwatch.shared.settings import DatabaseSettings
@@ -34,21 +34,26 @@ class ServiceSpec:
     name: str
     module: str
     env: dict[str, str]
+    args: tuple[str, ...] = ()
 
 
-def service_specs(offline: bool, dashboard_port: int, replay_rate: float) -> list[ServiceSpec]:
-    ingest_env = (
-        {"CHAINWATCH_INGEST_MODE": "replay", "CHAINWATCH_INGEST_REPLAY_RATE_TX_S": str(replay_rate)}
-        if offline
-        else {"CHAINWATCH_INGEST_MODE": "live"}
-    )
-    return [
+def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
+    """Every process of the system, in start order (they are stopped in reverse)."""
+    dashboard_env = {"CHAINWATCH_DASHBOARD_PORT": str(args.dashboard_port)}
+    specs = [
         ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
-        ServiceSpec(
-            "dashboard", "chainwatch.dashboard", {"CHAINWATCH_DASHBOARD_PORT": str(dashboard_port)}
-        ),
-        ServiceSpec("ingest", "chainwatch.ingest", ingest_env),
+        ServiceSpec("dashboard", "chainwatch.dashboard", dashboard_env),
     ]
+    ingest_env = {"CHAINWATCH_INGEST_MODE": "live", "CHAINWATCH_INGEST_HEALTH_PORT": "0"}
+    if args.offline:
+        # A local mempool.space replaying recorded real data; ingest follows it exactly as it
+        # would follow the real one.
+        port = free_port()
+        pace = ("--port", str(port), "--steps-per-s", str(args.pace))
+        specs.append(ServiceSpec("mempool", "chainwatch.ingest.localserver", {}, pace))
+        ingest_env["CHAINWATCH_INGEST_LIVE_BASE_URL"] = f"http://127.0.0.1:{port}"
+    specs.append(ServiceSpec("ingest", "chainwatch.ingest", ingest_env))
+    return specs
 
 
 async def _pipe_output(name: str, stream: asyncio.StreamReader) -> None:
@@ -68,7 +73,7 @@ class Supervisor:
 
     async def start(self, spec: ServiceSpec) -> None:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", spec.module,
+            sys.executable, "-m", spec.module, *spec.args,
             env={**self.base_env, **spec.env},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -124,7 +129,7 @@ async def supervise(args: argparse.Namespace, nats_url: str, database_url: str) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    for spec in service_specs(args.offline, args.dashboard_port, args.replay_rate):
+    for spec in service_specs(args):
         await supervisor.start(spec)
     logger.info("dashboard: http://127.0.0.1:%d/  nats: %s", args.dashboard_port, nats_url)
     logger.info("press Ctrl-C to stop everything")
@@ -137,9 +142,6 @@ async def supervise(args: argparse.Namespace, nats_url: str, database_url: str) 
         if exited.done():
             name, code = exited.result()
             supervisor.processes.pop(name)
-            if name == "ingest" and code == 0:
-                logger.info("ingest finished its replay; the other services keep running")
-                continue
             logger.error("%s exited with code %d; stopping everything", name, code)
             exit_code = 1
             break
@@ -162,7 +164,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="recorded real data (default: $CHAINWATCH_DATA_DIR or ../shared/data)",
     )
     parser.add_argument("--dashboard-port", type=int, default=8000)
-    parser.add_argument("--replay-rate", type=float, default=20.0, help="offline tx/s (0 = max)")
+    parser.add_argument(
+        "--pace", type=float, default=2.0, help="offline: steps of the recorded scenario per second"
+    )
     return parser.parse_args(argv)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 
 from chainwatch.ingest.localserver.scenario import build_scenario
@@ -44,6 +45,7 @@ async def _serve(args: argparse.Namespace) -> None:
 def main() -> None:
     args = _arguments()
     configure_logging("localserver", args.log_level)
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per request is noise
     asyncio.run(_serve(args))
 
 
