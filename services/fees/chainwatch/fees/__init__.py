@@ -1,0 +1,1 @@
+"""chainwatch fees: projected blocks from the mempool and fee-rate recommendations."""
