@@ -14,6 +14,7 @@ Tan, Ting & Liu (2011), "Fast Anomaly Detection for Streaming Data", IJCAI.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,11 +55,14 @@ class AnomalyDetector:
         span = np.where(self.high > self.low, self.high - self.low, 1.0)
         scaled = np.clip((clean - self.low) / span, 0.0, 1.0)
 
+        # River's tree methods carry no annotations; name their types once here.
+        score_one: Callable[[dict[str, float]], float] = self.trees.score_one
+        learn_one: Callable[[dict[str, float]], None] = self.trees.learn_one
         for row in scaled.tolist():
             x = dict(zip(self.names, row, strict=True))
             warm = self.seen >= self.params.window_size
-            score = self.trees.score_one(x)
+            score = score_one(x)
             scores.append(min(1.0, max(0.0, float(score))) if warm else None)
-            self.trees.learn_one(x)
+            learn_one(x)
             self.seen += 1
         return scores

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from chainwatch.scorer.labels import Category
+from chainwatch.scorer.peel import PeelChains
 from chainwatch.scorer.typologies import DEFAULT_PARAMS, TypologyParams, detect_typologies
 from chainwatch.shared.schemas import Exposure, RuleHit, Transaction
 
@@ -39,6 +40,9 @@ CATEGORY_WEIGHT: Mapping[str, float] = MappingProxyType(
 class HeuristicParams:
     decay_per_hop: float = 0.7
     """Each hop away from a labelled address multiplies an exposure's score by this."""
+    linked_peel_weight: float = 0.45
+    """Score of a peel step that extends a chain of ``peel_min_steps`` or more."""
+    peel_min_steps: int = 3
     category_weight: Mapping[str, float] = field(default_factory=lambda: CATEGORY_WEIGHT)
     typologies: TypologyParams = DEFAULT_PARAMS
 
@@ -55,6 +59,7 @@ class HeuristicResult:
 class HeuristicTier:
     def __init__(self, params: HeuristicParams | None = None) -> None:
         self.params = params or HeuristicParams()
+        self.peel_chains = PeelChains(min_steps=self.params.peel_min_steps)
 
     def exposure_risk(self, exposure: Exposure) -> float:
         weight = self.params.category_weight.get(exposure.category, 0.0)
@@ -62,16 +67,18 @@ class HeuristicTier:
         return weight * shared * self.params.decay_per_hop**exposure.hops
 
     def score(self, tx: Transaction, exposures: Sequence[Exposure]) -> HeuristicResult:
+        """Score ``tx``; call in stream order, as peel chains are linked across calls."""
         hits = [_exposure_hit(e) for e in exposures]
         typology_hits = detect_typologies(tx, self.params.typologies)
         hits.extend(typology_hits)
-
         weights = self.params.typologies.weights
-        risk = max(
-            [self.exposure_risk(e) for e in exposures]
-            + [weights.get(h.category, 0.0) for h in typology_hits],
-            default=0.0,
-        )
+        scores = [self.exposure_risk(e) for e in exposures]
+        scores += [weights.get(h.category, 0.0) for h in typology_hits]
+
+        if (chain := self.peel_chains.link(tx, typology_hits)) is not None:
+            hits.append(chain)
+            scores.append(self.params.linked_peel_weight)
+        risk = max(scores, default=0.0)
         sanctioned = any(e.category == Category.SANCTIONS and e.hops == 0 for e in exposures)
         return HeuristicResult(round(min(risk, 1.0), 6), tuple(hits), sanctioned)
 
