@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from chainwatch.scorer.models import MODEL_ONLINE
 from chainwatch.scorer.watchers import start_watchers
 from chainwatch.shared.features import FEATURE_NAMES, FEATURE_SET_VERSION, feature_index
 from chainwatch.shared.model_store import FilesystemStore
-from chainwatch.shared.registry import MODEL_CHALLENGER, MODEL_CHAMPION, promote
+from chainwatch.shared.registry import MODEL_CHALLENGER, MODEL_CHAMPION, models_kv, promote
 from chainwatch.shared.schemas import ScoredTransaction, Tier, Transaction
 
 from .conftest import raw
@@ -76,6 +76,20 @@ async def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met")
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture(autouse=True)
+async def no_model_pointers(nc: NATS) -> AsyncIterator[None]:
+    """Each test starts and leaves with no model promoted on the session's NATS."""
+
+    async def purge() -> None:
+        kv = await models_kv(nc.jetstream())
+        for name in (MODEL_CHAMPION, MODEL_CHALLENGER, MODEL_ONLINE):
+            await kv.purge(name)
+
+    await purge()
+    yield
+    await purge()
 
 
 @pytest.fixture
