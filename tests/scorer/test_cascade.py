@@ -21,11 +21,16 @@ from chainwatch.scorer.cascade import Cascade
 from chainwatch.scorer.exposure import ExposureTracker, MemoryTaintStore
 from chainwatch.scorer.heuristics import HeuristicTier
 from chainwatch.scorer.labels import LabelBook
-from chainwatch.scorer.models import MODEL_ONLINE
 from chainwatch.scorer.watchers import start_watchers
 from chainwatch.shared.features import FEATURE_NAMES, FEATURE_SET_VERSION, feature_index
 from chainwatch.shared.model_store import FilesystemStore
-from chainwatch.shared.registry import MODEL_CHALLENGER, MODEL_CHAMPION, models_kv, promote
+from chainwatch.shared.registry import (
+    MODEL_CHALLENGER,
+    MODEL_CHAMPION,
+    MODEL_ONLINE,
+    models_kv,
+    promote,
+)
 from chainwatch.shared.schemas import ScoredTransaction, Tier, Transaction
 
 from .conftest import raw

@@ -72,6 +72,7 @@ __all__ = [
     "feature_matrix",
     "feature_row",
     "intrinsic_features",
+    "squash",
 ]
 
 Vector = npt.NDArray[np.float64]
@@ -169,6 +170,15 @@ def feature_matrix(
     else:
         matrix[:, N_INTRINSIC:] = [c.values() for c in contexts]
     return matrix
+
+
+def squash(row: dict[str, float]) -> dict[str, float]:
+    """``sign(x) · log(1 + |x|)`` of every value: counts and sizes (200 inputs, 28,000 vB)
+    come down to the scale of shares and log amounts, so one linear model can weigh them
+    together. Monotone, so the order of values (and the sign of a weight) keeps its meaning.
+    Used inside the online model's pipeline, which must unpickle wherever it is served.
+    """
+    return {k: math.copysign(math.log1p(abs(v)), v) for k, v in row.items()}
 
 
 def _log_sat(sat: int | float) -> float:

@@ -105,6 +105,8 @@ logger = logging.getLogger(__name__)
 
 MODEL_CHAMPION = "screening-xgb"
 MODEL_CHALLENGER = "screening-lgbm"
+MODEL_ONLINE = "screening-online"
+"""The learner's River model, checkpointed after every batch of verdicts (``model.pkl``)."""
 
 MODELS_KV_BUCKET = "chainwatch_models"
 POINTER_HISTORY = 16

@@ -21,9 +21,6 @@ from chainwatch.shared.model_store import LoadedModel
 
 logger = logging.getLogger(__name__)
 
-MODEL_ONLINE = "screening-online"
-"""The River model the learner publishes from analysts' verdicts (``model.pkl``)."""
-
 
 class ModelRefusedError(ChainwatchError):
     def __init__(self, name: str, version: str, reason: str) -> None:

@@ -18,7 +18,6 @@ from nats.js import JetStreamContext
 from chainwatch.scorer import metrics
 from chainwatch.scorer.cascade import Cascade, ServingModels
 from chainwatch.scorer.models import (
-    MODEL_ONLINE,
     ModelRefusedError,
     ServedModel,
     load_batch_model,
@@ -26,7 +25,12 @@ from chainwatch.scorer.models import (
 )
 from chainwatch.shared.errors import ChainwatchError
 from chainwatch.shared.model_store import LoadedModel, ModelStore
-from chainwatch.shared.registry import MODEL_CHALLENGER, MODEL_CHAMPION, watch_current
+from chainwatch.shared.registry import (
+    MODEL_CHALLENGER,
+    MODEL_CHAMPION,
+    MODEL_ONLINE,
+    watch_current,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -43,6 +43,7 @@ def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
     specs = [
         ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
         ServiceSpec("dashboard", "chainwatch.dashboard", dashboard_env),
+        ServiceSpec("learner", "chainwatch.learner", {"CHAINWATCH_LEARNER_HEALTH_PORT": "0"}),
     ]
     ingest_env = {"CHAINWATCH_INGEST_MODE": "live", "CHAINWATCH_INGEST_HEALTH_PORT": "0"}
     if args.offline:
