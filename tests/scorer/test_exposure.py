@@ -129,3 +129,15 @@ async def test_memory_store_is_bounded() -> None:
     assert len(store) == 1000
     assert await store.lookup([f"{0:064x}:0"]) == {}
     assert await store.lookup([f"{1499:064x}:0"])
+
+
+async def test_expired_taints_are_pruned(taint_pool: asyncpg.Pool) -> None:
+    store = PostgresTaintStore(taint_pool, retention_days=1)
+    taint = (Taint("mixer", 1, 1.0, "cd" * 32, 1000),)
+    await store.save({f"{'ab' * 32}:0": taint, f"{'ab' * 32}:1": taint})
+    await taint_pool.execute(
+        "UPDATE exposure_taint SET created_at = now() - interval '2 days' WHERE outpoint LIKE '%:0'"
+    )
+
+    assert await store.prune() == 1
+    assert list(await store.lookup([f"{'ab' * 32}:0", f"{'ab' * 32}:1"])) == [f"{'ab' * 32}:1"]

@@ -78,10 +78,28 @@ class MemoryTaintStore:
 
 
 class PostgresTaintStore:
-    """Taints in the ``exposure_taint`` table, so that every scorer replica sees them."""
+    """Taints in the ``exposure_taint`` table, so that every scorer replica sees them.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    Rows older than ``retention_days`` are pruned by ``prune``; exposure that old has long
+    been diluted or confirmed, and the table stays the size of recent exposed traffic.
+    """
+
+    PRUNE_LOCK_ID = 0x63777470  # "cwtp": one replica prunes at a time
+
+    def __init__(self, pool: asyncpg.Pool, retention_days: float = 30.0) -> None:
         self.pool = pool
+        self.retention_days = retention_days
+
+    async def prune(self) -> int:
+        """Delete expired taints (unless another replica is doing it); return how many."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self.PRUNE_LOCK_ID):
+                return 0
+            status = await conn.execute(
+                "DELETE FROM exposure_taint WHERE created_at < now() - make_interval(days => $1)",
+                self.retention_days,
+            )
+        return int(status.split()[-1])
 
     async def lookup(self, outpoints: Sequence[str]) -> dict[str, tuple[Taint, ...]]:
         if not outpoints:
@@ -222,5 +240,3 @@ def _value_in(tx: Transaction) -> int:
     if tx.prevouts_known and not tx.is_coinbase:
         return sum(i.prevout.value for i in tx.vin if i.prevout is not None)
     return tx.value_out + (tx.fee or 0)
-
-

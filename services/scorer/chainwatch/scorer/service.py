@@ -40,6 +40,7 @@ from chainwatch.shared.schemas import RawTransaction
 logger = logging.getLogger(__name__)
 
 STAGE = "scorer"
+PRUNE_EVERY_S = 600.0
 
 
 def build_cascade(settings: ScorerSettings) -> Cascade:
@@ -71,10 +72,11 @@ class Scorer:
         self.pool = pool
         self.labels = labels or LabelBook(settings.data.data_dir)
         store: TaintStore = (
-            PostgresTaintStore(pool)
+            PostgresTaintStore(pool, settings.taint_retention_days)
             if settings.taint_store == "postgres"
             else MemoryTaintStore(settings.taint_memory_outpoints)
         )
+        self._pruned_at = time.monotonic()
         self.exposure = ExposureTracker(
             self.labels, store, ExposureParams(max_hops=settings.exposure_max_hops)
         )
@@ -101,6 +103,7 @@ class Scorer:
     async def handle(self, batch: Sequence[bus.Delivery[RawTransaction]]) -> None:
         started = time.perf_counter()
         self._maybe_reload_labels()
+        await self._maybe_prune_taints()
         raws = [d.message for d in batch]
 
         try:
@@ -128,6 +131,15 @@ class Scorer:
                         decision.risk_score,
                         decision.deciding_tier.value,
                     )
+
+    async def _maybe_prune_taints(self) -> None:
+        store = self.exposure.store
+        now = time.monotonic()
+        if not isinstance(store, PostgresTaintStore) or now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        if removed := await store.prune():
+            logger.info("pruned %d expired exposure taints", removed)
 
     def _maybe_reload_labels(self) -> None:
         now = time.monotonic()

@@ -36,6 +36,7 @@ class ScorerSettings(BaseSettings):
     taint_store: Literal["postgres", "memory"] = Field(
         "postgres", description="postgres: shared by replicas; memory: this process only"
     )
+    taint_retention_days: float = Field(30.0, gt=0, description="Postgres taints kept this long")
     taint_memory_outpoints: int = Field(1_000_000, ge=1000, description="Bound of the memory store")
     health_host: str = Field("127.0.0.1", description="Bind address of /healthz, /readyz, /metrics")
     health_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
