@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chainwatch.shared import subjects
+from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
 from chainwatch.shared.mempool_events import (
     BlockConnected,
     MempoolSnapshot,
@@ -52,4 +53,8 @@ CHANNELS: tuple[Channel, ...] = (
     Channel(subjects.MEMPOOL_SNAPSHOT, MempoolSnapshot,
             "Mempool state: size, minimum fee and projected blocks, for the fee model.",
             subjects.MEMPOOL_EVENTS_STREAM),
+    Channel(LIGHTNING_HEALTH, LightningHealthReport,
+            "The health of a Lightning channel-graph snapshot: concentration, connectivity, "
+            "reachability by amount, a health score, and changes since the previous one.",
+            LIGHTNING_STREAM),
 )  # fmt: skip
