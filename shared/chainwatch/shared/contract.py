@@ -18,6 +18,7 @@ from chainwatch.shared.mempool_events import (
     TxReplaced,
 )
 from chainwatch.shared.schemas import DeadLetter, RawTransaction, ScoredTransaction, WireModel
+from chainwatch.shared.verdicts import REVIEW_STREAM, REVIEW_VERDICT, ReviewVerdict
 
 
 @dataclass(frozen=True)
@@ -57,4 +58,8 @@ CHANNELS: tuple[Channel, ...] = (
             "The health of a Lightning channel-graph snapshot: concentration, connectivity, "
             "reachability by amount, a health score, and changes since the previous one.",
             LIGHTNING_STREAM),
+    Channel(REVIEW_VERDICT, ReviewVerdict,
+            "An analyst's verdict on a flagged decision, published by the dashboard once it "
+            "is in the audit trail; the learner learns from it.",
+            REVIEW_STREAM),
 )  # fmt: skip
