@@ -72,7 +72,8 @@ class SnapshotCatalog:
                 continue
             change = self._change_since_baseline(graph, report)
             wire = to_wire(report, digest, change)
-            self.entries[graph.name] = Entry(path, digest, graph, report, wire)
+            # A new mapping, not an update: the API reads ``entries`` from another thread.
+            self.entries = {**self.entries, graph.name: Entry(path, digest, graph, report, wire)}
             published.append(wire)
         return published
 
