@@ -1,25 +1,41 @@
-"""Decisions to show: random but valid, and written to the audit trail as the scorer would."""
+"""Decisions to show: random but valid, and written to the audit trail as the scorer writes them."""
 
 from __future__ import annotations
 
-import json
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 
-from chainwatch.shared.schemas import RiskBand, RuleHit, ScoredTransaction, Tier, TierOutput
+from chainwatch.scorer.audit import write_decisions
+from chainwatch.shared.feature_specs import FEATURE_NAMES
+from chainwatch.shared.schemas import (
+    Exposure,
+    RiskBand,
+    RuleHit,
+    ScoredTransaction,
+    Tier,
+    TierOutput,
+    Transaction,
+    TxInput,
+    TxOutput,
+)
 
-_LABELLED_ADDRESS = "bc1qtestlabelledaddress0000000000000000000"
+LABELLED_ADDRESS = "bc1qtestlabelledaddress0000000000000000000"
+PAYER_ADDRESS = "bc1qpayer7x3k0d5v9q2m8e4w6r1t0y3u5i7o9p2a4s"
+CHANGE_ADDRESS = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy"
 
 
 def make_decision(
     band: RiskBand = RiskBand.LOW,
     *,
+    txid: str | None = None,
     risk_score: float | None = None,
     decided_at: datetime | None = None,
     rule_hits: list[RuleHit] | None = None,
+    exposure: list[Exposure] | None = None,
+    tier: Tier = Tier.HEURISTIC,
     value_out: int = 123_456_789,
     fee: int | None = 4_200,
     vsize: int = 141,
@@ -27,15 +43,28 @@ def make_decision(
     """A decision on a fresh random txid; flagged unless the band is Low."""
     default_score = {"Low": 0.02, "Medium": 0.45, "High": 0.78, "Severe": 1.0}[band.value]
     score = default_score if risk_score is None else risk_score
+    features: dict[str, float | None] = {name: 0.0 for name in FEATURE_NAMES}
+    features["fee_rate_sat_vb"] = None if fee is None else fee / vsize
     return ScoredTransaction(
-        txid=secrets.token_hex(32),
+        txid=txid or secrets.token_hex(32),
         decided_at=decided_at or datetime.now(UTC),
         risk_score=score,
         band=band,
         flagged=band is not RiskBand.LOW,
-        deciding_tier=Tier.HEURISTIC,
-        tiers=[TierOutput(tier=Tier.HEURISTIC, risk_score=score, note="direct exposure rules")],
+        deciding_tier=tier,
+        decision_reason="direct exposure rules" if rule_hits else "score below the review band",
+        tiers=[
+            TierOutput(tier=Tier.HEURISTIC, risk_score=score, note="direct exposure rules"),
+            TierOutput(
+                tier=Tier.BATCH, risk_score=min(1.0, score * 0.8), model_version="xgb-test-1"
+            ),
+        ],
         rule_hits=rule_hits or [],
+        exposure=exposure or [],
+        anomaly_score=0.42,
+        features=features,
+        feature_set_version="tx-features-1",
+        model_versions={"batch": "xgb-test-1"},
         value_out=value_out,
         fee=fee,
         vsize=vsize,
@@ -50,40 +79,64 @@ def sanctions_hit(share: float = 0.6) -> RuleHit:
     return RuleHit(
         rule="direct_exposure",
         category="sanctions",
-        addresses=[_LABELLED_ADDRESS],
+        addresses=[LABELLED_ADDRESS],
         share_of_value=share,
         detail="pays a sanctioned address (test label)",
     )
 
 
-async def insert_decisions(pool: asyncpg.Pool, *decisions: ScoredTransaction) -> None:
-    """Write decisions to ``audit_decision`` as the scorer would."""
-    await pool.executemany(
-        """
-        INSERT INTO audit_decision (
-            txid, decided_at, risk_score, band, flagged, deciding_tier, tiers, rule_hits,
-            value_out_sat, fee_sat, vsize, input_count, output_count, source, latency_ms
-        ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        """,
-        [_row(d) for d in decisions],
+def mixer_exposure(hops: int = 2) -> Exposure:
+    return Exposure(
+        category="mixer",
+        direction="from",
+        hops=hops,
+        share_of_value=0.35,
+        via_txid=secrets.token_hex(32),
+        entities=["Test Mixer"],
     )
 
 
-def _row(d: ScoredTransaction) -> tuple[Any, ...]:
-    return (
-        d.txid,
-        d.decided_at,
-        d.risk_score,
-        d.band.value,
-        d.flagged,
-        d.deciding_tier.value,
-        json.dumps([t.model_dump(mode="json") for t in d.tiers]),
-        json.dumps([h.model_dump(mode="json") for h in d.rule_hits]),
-        d.value_out,
-        d.fee,
-        d.vsize,
-        d.input_count,
-        d.output_count,
-        d.source,
-        d.latency_ms,
+def make_transaction(decision: ScoredTransaction) -> Transaction:
+    """A transaction with the decision's txid: one input, a payment and change."""
+    fee = decision.fee or 0
+    payment = decision.value_out // 3
+    return Transaction(
+        txid=decision.txid,
+        version=2,
+        locktime=0,
+        vin=[
+            TxInput(
+                txid=secrets.token_hex(32),
+                vout=1,
+                prevout=TxOutput(
+                    scriptpubkey_type="v0_p2wpkh",
+                    scriptpubkey_address=PAYER_ADDRESS,
+                    value=decision.value_out + fee,
+                ),
+            )
+        ],
+        vout=[
+            TxOutput(
+                scriptpubkey_type="v0_p2wpkh",
+                scriptpubkey_address=LABELLED_ADDRESS,
+                value=payment,
+            ),
+            TxOutput(
+                scriptpubkey_type="p2sh",
+                scriptpubkey_address=CHANGE_ADDRESS,
+                value=decision.value_out - payment,
+            ),
+        ],
+        size=decision.vsize + 82,
+        weight=decision.vsize * 4 - 2,
+        vsize=decision.vsize,
+        fee=fee,
     )
+
+
+async def insert_decisions(
+    pool: asyncpg.Pool, *decisions: ScoredTransaction, stream_seqs: Sequence[int] | None = None
+) -> None:
+    """Write decisions to ``audit_decision`` with the scorer's own writer."""
+    seqs = list(stream_seqs) if stream_seqs is not None else [0] * len(decisions)
+    await write_decisions(pool, decisions, seqs)

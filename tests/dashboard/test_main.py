@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import sys
 
@@ -15,6 +16,7 @@ from chainwatch.shared.settings import DatabaseSettings, NatsSettings
 
 
 def test_settings_read_their_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAINWATCH_DASHBOARD_ENVIRONMENT", "development")
     monkeypatch.setenv("CHAINWATCH_DASHBOARD_PORT", "8123")
     monkeypatch.setenv("CHAINWATCH_DASHBOARD_FEED_QUEUE_SIZE", "16")
     monkeypatch.setenv("CHAINWATCH_NATS_URL", "nats://127.0.0.1:4999")
@@ -36,6 +38,7 @@ async def test_dashboard_process_serves_then_stops_cleanly_on_sigterm(
         "CHAINWATCH_DASHBOARD_PORT": str(port),
         "CHAINWATCH_NATS_URL": nats_settings.url,
         "CHAINWATCH_DATABASE_URL": database_settings.url.get_secret_value(),
+        "CHAINWATCH_DASHBOARD_SESSION_SECRET": secrets.token_hex(32),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "chainwatch.dashboard",

@@ -1,4 +1,4 @@
-"""The live feed websocket behind real uvicorn: decisions published on NATS reach clients."""
+"""The live websocket behind real uvicorn: decisions published on NATS reach signed-in clients."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import asyncio
 import json
 from typing import Any
 
+import asyncpg
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
+from chainwatch.dashboard.auth.sessions import SESSION_COOKIE
 from chainwatch.shared.schemas import RiskBand
 
-from .conftest import PublishScored, ServedDashboard
+from .conftest import Accounts, PublishScored, ServedDashboard, session_for
 from .factories import make_decision, sanctions_hit
 
 
@@ -26,15 +28,20 @@ async def _next_decision(socket: ClientConnection, txid: str) -> dict[str, Any]:
             return decision
 
 
-async def test_published_decision_reaches_every_websocket_client(
-    served_dashboard: ServedDashboard, publish_scored: PublishScored
+async def test_published_decision_reaches_every_signed_in_client(
+    served_dashboard: ServedDashboard,
+    publish_scored: PublishScored,
+    pool: asyncpg.Pool,
+    accounts: Accounts,
 ) -> None:
+    token, _ = await session_for(pool, accounts.analyst)
+    cookie = {"Cookie": f"{SESSION_COOKIE}={token}"}
     scored = make_decision(RiskBand.SEVERE, rule_hits=[sanctions_hit(0.8)])
     url = served_dashboard.ws_url("/ws/feed")
 
     async with (
-        connect(url) as first,
-        connect(url, origin=Origin(served_dashboard.origin)) as second,
+        connect(url, additional_headers=cookie) as first,
+        connect(url, additional_headers=cookie, origin=Origin(served_dashboard.origin)) as second,
     ):
         await publish_scored(scored)
         async with asyncio.timeout(10):
@@ -46,12 +53,23 @@ async def test_published_decision_reaches_every_websocket_client(
         assert decision["value_out_sat"] == scored.value_out
 
 
+async def test_a_client_without_a_session_is_refused(served_dashboard: ServedDashboard) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(served_dashboard.ws_url("/ws/feed")):
+            pass
+
+    assert refused.value.response.status_code == 403
+
+
 async def test_a_page_from_another_site_may_not_open_the_feed(
-    served_dashboard: ServedDashboard,
+    served_dashboard: ServedDashboard, pool: asyncpg.Pool, accounts: Accounts
 ) -> None:
+    token, _ = await session_for(pool, accounts.analyst)
     with pytest.raises(InvalidStatus) as refused:
         async with connect(
-            served_dashboard.ws_url("/ws/feed"), origin=Origin("http://evil.example")
+            served_dashboard.ws_url("/ws/feed"),
+            origin=Origin("http://evil.example"),
+            additional_headers={"Cookie": f"{SESSION_COOKIE}={token}"},
         ):
             pass
 

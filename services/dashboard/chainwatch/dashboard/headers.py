@@ -30,7 +30,11 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class SecurityHeadersMiddleware:
-    """Adds ``SECURITY_HEADERS`` to every HTTP response (websockets pass through)."""
+    """Adds ``SECURITY_HEADERS`` to every HTTP response (websockets pass through).
+
+    A response that sets one of them itself keeps its own (the case report has a stricter
+    policy of its own).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,7 +46,10 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,21 +1,33 @@
-"""The pages in the navigation bar, in order.
+"""The pages in the navigation bar, in order, and who sees each one.
 
-A page appears here only once its route exists, so the bar never links to a 404. The
-later pages (alerts, cases, audit, models, drift, fees, Lightning, onboarding) add an entry
-each, next to their router.
+A page appears here only once its route exists, so the bar never links to a 404. Entries
+come in two groups: the analysts' work (alerts, audit) and operations (the live feed,
+models, drift). The fee, Lightning and onboarding panels of later services join the
+operations group, one entry each, next to their router.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chainwatch.dashboard.auth.users import Role
+
 
 @dataclass(frozen=True)
 class NavItem:
-    """A link in the navigation bar: its label and the name of the route it opens."""
+    """A link in the navigation bar: its label, the route it opens, the least role to see it."""
 
     label: str
     route: str
+    group: str
+    role: Role = Role.ANALYST
 
 
-NAV_ITEMS: tuple[NavItem, ...] = (NavItem("Live feed", "feed_page"),)
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("Alerts", "alerts_page", "review"),
+    NavItem("Audit", "audit_page", "review"),
+    NavItem("Live feed", "feed_page", "operations"),
+    NavItem("Models", "models_page", "operations"),
+    NavItem("Drift", "drift_page", "operations"),
+    NavItem("Users", "users_page", "admin", Role.ADMIN),
+)

@@ -8,6 +8,7 @@ message that does not decode is counted, logged and skipped; the feed goes on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
@@ -26,10 +27,18 @@ logger = logging.getLogger(__name__)
 class DecisionRelay:
     """Subscribes to scored decisions and broadcasts each one as a feed frame."""
 
-    def __init__(self, nc: NATS, hub: FeedHub, subject: str = subjects.TX_SCORED) -> None:
+    def __init__(
+        self,
+        nc: NATS,
+        hub: FeedHub,
+        subject: str = subjects.TX_SCORED,
+        on_flagged: Callable[[str], None] | None = None,
+    ) -> None:
         self.nc = nc
         self.hub = hub
         self.subject = subject
+        self.on_flagged = on_flagged
+        """Called with the txid of each flagged decision (the archive copies its transaction)."""
         self.relayed = 0
         self.undecodable = 0
         self._sub: Subscription | None = None
@@ -69,4 +78,6 @@ class DecisionRelay:
             frame = DecisionFrame(decision=DecisionView.from_scored(scored))
             self.hub.broadcast(frame.model_dump_json())
             self.relayed += 1
+            if scored.flagged and self.on_flagged is not None:
+                self.on_flagged(scored.txid)
             logger.debug("relayed band=%s risk=%.3f", scored.band, scored.risk_score)

@@ -2,11 +2,15 @@
 
 The client is registered with the hub before the handshake completes, so a browser that
 sees the socket open will receive every decision published after that moment. Frames are
-JSON objects with a ``type`` (``"decision"`` for now); the server ignores what clients send.
+JSON objects with a ``type``; the server ignores what clients send.
 
-Browsers let any web page open a websocket to any host, so a handshake whose ``Origin`` is
-not this dashboard is refused: another site open in an analyst's browser cannot read the
-feed. Clients that are not browsers send no ``Origin`` and are let in.
+Only a signed-in user's websocket is accepted (the session cookie travels with the
+handshake). Browsers let any web page open a websocket to any host, so a handshake whose
+``Origin`` is not this dashboard is refused too: another site open in an analyst's browser
+cannot read the feed. Clients that are not browsers send no ``Origin``.
+
+Frames are ``{"type": "decision", "decision": ...}`` for every decision and
+``{"type": "case", "txid", "status", "disposition", "assignee"}`` when a case changes.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from chainwatch.dashboard.deps import get_resources
+from chainwatch.dashboard.deps import current_session, get_resources
 from chainwatch.dashboard.feed import FeedClient
 
 logger = logging.getLogger(__name__)
@@ -30,6 +34,9 @@ router = APIRouter()
 async def feed_socket(websocket: WebSocket) -> None:
     if not same_origin(websocket):
         logger.warning("refused a feed websocket from origin %r", websocket.headers["origin"])
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        return
+    if await current_session(websocket) is None:
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
         return
 
