@@ -80,10 +80,11 @@ def max_flows(graph: ChannelGraph, worlds: int, pairs_per_world: int, seed: int)
     flows = []
     for _ in range(worlds):
         forward_sat = rng.uniform(0.0, 1.0, size=capacity_sat.size) * capacity_sat
-        liquidity = np.concatenate([forward_sat, capacity_sat - forward_sat]).tolist()
+        # Set once per world: igraph would convert a list argument on every call.
+        network.es["liquidity_sat"] = np.concatenate([forward_sat, capacity_sat - forward_sat])
         for _ in range(pairs_per_world):
             source, target = rng.choice(nodes, size=2, replace=False)
-            flows.append(network.maxflow_value(int(source), int(target), capacity=liquidity))
+            flows.append(network.maxflow_value(int(source), int(target), "liquidity_sat"))
     return np.asarray(flows)
 
 

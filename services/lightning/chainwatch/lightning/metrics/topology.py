@@ -17,6 +17,7 @@ channel (``ChannelGraph.peer_links``). igraph does the work; its vertex ``i`` is
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import igraph as ig
@@ -77,7 +78,7 @@ def measure(g: ig.Graph, node_capacity_sat: np.ndarray, top_cut_vertices: int = 
 
     cut_vertices = g.articulation_points()
     impacts = sorted(
-        (CutVertex(g.vs[v]["pub_key"], _cut_off(g, v, sizes[0])) for v in cut_vertices),
+        (CutVertex(g.vs[v]["pub_key"], cut_off) for v, cut_off in cut_off_counts(g).items()),
         key=lambda c: (-c.cut_off_nodes, c.pub_key),
     )
 
@@ -103,11 +104,54 @@ def largest_component_size(g: ig.Graph) -> int:
     return max(g.connected_components().sizes(), default=0)
 
 
-def _cut_off(g: ig.Graph, vertex: int, largest: int) -> int:
-    """How many nodes besides ``vertex`` leave the largest component when it goes."""
-    rest = g.copy()
-    rest.delete_vertices([vertex])
-    return max(0, largest - 1 - largest_component_size(rest))
+def cut_off_counts(g: ig.Graph) -> dict[int, int]:
+    """For each cut vertex of the largest component: how many other nodes its loss cuts
+    off from the largest piece that remains.
+
+    One pass over the block-cut tree (blocks are the biconnected components; a cut vertex
+    joins the blocks it belongs to) instead of a connectivity check per cut vertex: with
+    the tree rooted anywhere, the pieces left by cut vertex c are the subtrees below it and
+    everything else.
+    """
+    components = g.connected_components()
+    if not len(components):
+        return {}
+    largest = g.induced_subgraph(max(components, key=len))
+    n = largest.vcount()
+    blocks = [list(b) for b in largest.biconnected_components()]
+    cuts = largest.articulation_points()
+    tree_id = {v: len(blocks) + i for i, v in enumerate(cuts)}
+    weight = [sum(1 for v in b if v not in tree_id) for b in blocks] + [1] * len(cuts)
+    adjacent: list[list[int]] = [[] for _ in weight]
+    for b, members in enumerate(blocks):
+        for v in members:
+            if v in tree_id:
+                adjacent[b].append(tree_id[v])
+                adjacent[tree_id[v]].append(b)
+
+    parent = [-1] * len(weight)
+    order, stack, seen = [], [0], {0}
+    while stack:
+        x = stack.pop()
+        order.append(x)
+        for y in adjacent[x]:
+            if y not in seen:
+                seen.add(y)
+                parent[y] = x
+                stack.append(y)
+    below = list(weight)
+    for x in reversed(order):
+        if parent[x] >= 0:
+            below[parent[x]] += below[x]
+
+    original = g.vs["pub_key"]
+    index = {pub: i for i, pub in enumerate(original)}
+    counts = {}
+    for v, t in tree_id.items():
+        pieces = [below[y] for y in adjacent[t] if parent[y] == t]
+        pieces.append(n - below[t])
+        counts[index[largest.vs[v]["pub_key"]]] = n - 1 - max(pieces)
+    return counts
 
 
 def fragmentation_nakamoto(
@@ -116,15 +160,72 @@ def fragmentation_nakamoto(
     """Nodes removed, highest ``weight`` first, until the largest component is below
     ``threshold`` of its size. With ``adaptive_degree`` the weight is the degree in what
     remains, recomputed after every removal."""
-    target = threshold * largest_component_size(g)
-    rest = g.copy()
-    rest.vs["weight"] = list(weight)
-    removed = 0
-    while rest.vcount() and largest_component_size(rest) >= target:
-        current = rest.degree() if adaptive_degree else rest.vs["weight"]
-        rest.delete_vertices([int(np.argmax(current))])
-        removed += 1
-    return removed
+    order = _adaptive_degree_order(g) if adaptive_degree else _static_order(weight)
+    largest_after = _largest_after_removals(g, order)
+    target = threshold * largest_after[0]
+    return int(np.argmax(largest_after < target))
+
+
+def _static_order(weight: np.ndarray) -> list[int]:
+    return [int(v) for v in np.argsort(-weight, kind="stable")]
+
+
+def _adaptive_degree_order(g: ig.Graph) -> list[int]:
+    """Vertices in the order a greedy attacker removes them: always the one of highest
+    degree among those left (ties to the lowest index)."""
+    degree = g.degree()
+    neighbours = g.get_adjlist()
+    heap = [(-d, v) for v, d in enumerate(degree)]
+    heapq.heapify(heap)
+    removed = [False] * g.vcount()
+    order = []
+    while heap:
+        negative, v = heapq.heappop(heap)
+        if removed[v] or -negative != degree[v]:
+            continue  # a stale entry: the vertex went, or its degree fell since
+        removed[v] = True
+        order.append(v)
+        for u in neighbours[v]:
+            if not removed[u]:
+                degree[u] -= 1
+                heapq.heappush(heap, (-degree[u], u))
+    return order
+
+
+def _largest_after_removals(g: ig.Graph, order: list[int]) -> np.ndarray:
+    """``result[k]``: the largest component once the first ``k`` of ``order`` are gone.
+
+    Computed backwards in one pass: vertices are put back in reverse order and joined to
+    their neighbours already back with a union-find, so each step costs almost nothing.
+    """
+    n = g.vcount()
+    neighbours = g.get_adjlist()
+    parent = list(range(n))
+    size = [1] * n
+    present = [False] * n
+
+    def root(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    largest = np.zeros(n + 1, dtype=np.int64)
+    best = 0
+    for k in range(n - 1, -1, -1):
+        v = order[k]
+        present[v] = True
+        for u in neighbours[v]:
+            if present[u]:
+                a, b = root(v), root(u)
+                if a != b:
+                    if size[a] < size[b]:
+                        a, b = b, a
+                    parent[b] = a
+                    size[a] += size[b]
+        best = max(best, size[root(v)])
+        largest[k] = best
+    return largest
 
 
 def attack_survival(g: ig.Graph, fraction: float) -> float:
