@@ -1,13 +1,17 @@
-"""The live feed page in a real browser: Debian's chromium driven by playwright.
+"""The analyst's day in a real browser: Debian's chromium driven by playwright.
 
-The dashboard runs behind real uvicorn; decisions are written to the audit trail (history)
-and published on NATS (live), and the test waits on the page itself for each row. A
-screenshot of the feed is saved to ``test-artifacts/dashboard-feed.png``.
+The dashboard runs behind real uvicorn. An analyst signs in, watches a flagged decision
+arrive live in the queue, opens its case, records a verdict, finds it in the audit search
+and exports the search as CSV. Screenshots of the queue and the case go to
+``test-artifacts/``. No page may fetch anything from another host.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import csv
+import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +20,18 @@ import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from chainwatch.shared.schemas import RiskBand, RuleHit, ScoredTransaction
+from chainwatch.shared.schemas import RiskBand, ScoredTransaction, Tier
 
-from .conftest import PublishScored, ServedDashboard
-from .factories import insert_decisions, make_decision, sanctions_hit
+from .conftest import PASSWORD, Accounts, PublishRaw, PublishScored, ServedDashboard
+from .factories import (
+    CHANGE_ADDRESS,
+    LABELLED_ADDRESS,
+    insert_decisions,
+    make_decision,
+    make_transaction,
+    mixer_exposure,
+    sanctions_hit,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,95 +64,196 @@ async def browser() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-def _history(now: datetime) -> list[ScoredTransaction]:
-    """A morning's worth of decisions of every band, oldest last."""
-    mixer = RuleHit(
-        rule="direct_exposure",
-        category="mixer",
-        share_of_value=0.35,
-        detail="receives from a labelled mixer",
-    )
-    shapes: list[tuple[RiskBand, list[RuleHit], int, int | None]] = [
-        (RiskBand.LOW, [], 5_430_000, 2_820),
-        (RiskBand.HIGH, [mixer], 91_200_000, 12_400),
-        (RiskBand.LOW, [], 150_000_000, 1_410),
-        (RiskBand.MEDIUM, [mixer], 2_750_000, 5_640),
-        (RiskBand.LOW, [], 48_910, None),
-        (RiskBand.SEVERE, [sanctions_hit(0.41)], 1_020_000_000, 30_000),
-        (RiskBand.LOW, [], 12_345_678, 4_230),
-    ]
+def _backlog(now: datetime) -> list[ScoredTransaction]:
+    """A morning's alerts of every flagged band, oldest last."""
     return [
         make_decision(
             band,
             rule_hits=hits,
+            exposure=exposure,
+            tier=tier,
             value_out=value_sat,
-            fee=fee_sat,
-            decided_at=now - timedelta(seconds=9 * (n + 1)),
+            decided_at=now - timedelta(minutes=7 * (n + 1)),
         )
-        for n, (band, hits, value_sat, fee_sat) in enumerate(shapes)
+        for n, (band, hits, exposure, tier, value_sat) in enumerate(
+            [
+                (RiskBand.HIGH, [], [mixer_exposure(2)], Tier.BATCH, 91_200_000),
+                (RiskBand.MEDIUM, [sanctions_hit(0.05)], [], Tier.HEURISTIC, 2_750_000),
+                (RiskBand.SEVERE, [sanctions_hit(0.41)], [], Tier.HEURISTIC, 1_020_000_000),
+                (RiskBand.HIGH, [], [mixer_exposure(3)], Tier.ONLINE, 48_910_000),
+            ]
+        )
     ]
 
 
-async def _row_text(page: Page, txid: str) -> list[str]:
-    return await page.locator(f'tr[data-txid="{txid}"] td').all_inner_texts()
+async def _explain(pool: asyncpg.Pool, decision: ScoredTransaction) -> bool:
+    """Store an explanation as the explainer does, when its table exists here."""
+    if not await pool.fetchval("SELECT to_regclass('audit_explanation') IS NOT NULL"):
+        return False
+    row_hash = await pool.fetchval(
+        "SELECT row_hash FROM audit_decision WHERE txid = $1", decision.txid
+    )
+    contributions = [
+        ("exposure_sanctions_share", "sanctions exposure", "sanctions exposure 62%", 1.84),
+        ("fee_rate_sat_vb", "fee rate", "fee rate 59.6 sat/vB", 0.41),
+        ("output_count", "outputs", "outputs 2", -0.22),
+        ("round_amount_share", "round amounts", "round amounts 50%", 0.18),
+        ("input_type_share_v0_p2wpkh", "P2WPKH inputs", "P2WPKH inputs 100%", -0.09),
+    ]
+    message = {
+        "txid": decision.txid,
+        "explained_at": datetime.now(UTC).isoformat(),
+        "attribution": {
+            "method": "treeshap",
+            "model_name": "screening-xgb",
+            "model_version": "xgb-test-1",
+            "expected_log_odds": -3.1,
+            "output_log_odds": -0.88,
+            "contributions": [
+                {"name": n, "label": lb, "value_text": t, "log_odds": v}
+                for n, lb, t, v in contributions
+            ],
+            "rest_log_odds": 0.0,
+            "rest_count": 41,
+        },
+        "narrative": {
+            "path": "template",
+            "text": (
+                "The transaction pays 62% of its value to an address on a sanctions list "
+                f"({LABELLED_ADDRESS}). The sanctions rule is a hard override: band Severe."
+            ),
+        },
+    }
+    await pool.execute(
+        """
+        INSERT INTO audit_explanation (txid, decision_row_hash, explained_at, deciding_tier,
+            attribution_method, model_version, narrative_path, narrative_latency_ms, explanation)
+        VALUES ($1, $2, now(), $3, 'treeshap', 'xgb-test-1', 'template', 1.5, $4)
+        """,
+        decision.txid,
+        row_hash,
+        decision.deciding_tier.value,
+        json.dumps(message),
+    )
+    return True
 
 
-async def test_live_decisions_appear_on_the_feed_page(
+async def _sign_in(page: Page, base_url: str, username: str) -> None:
+    await page.goto(base_url + "/alerts")
+    await expect(page).to_have_url(f"{base_url}/login?next=/alerts")
+    await page.fill('input[name="username"]', username)
+    await page.fill('input[name="password"]', PASSWORD)
+    await page.click('button[type="submit"]')
+    await expect(page).to_have_url(base_url + "/alerts")
+
+
+async def test_an_analyst_reviews_a_live_alert_end_to_end(
     served_dashboard: ServedDashboard,
     publish_scored: PublishScored,
+    publish_raw: PublishRaw,
     pool: asyncpg.Pool,
+    accounts: Accounts,
     browser: Browser,
 ) -> None:
+    base_url = served_dashboard.base_url
     now = datetime.now(UTC)
-    history = _history(now)
-    await insert_decisions(pool, *history)
+    await insert_decisions(pool, *_backlog(now))
 
-    page = await browser.new_page(viewport={"width": 1360, "height": 640})
+    page = await browser.new_page(viewport={"width": 1440, "height": 900})
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
     page.on("websocket", lambda socket: fetched.append(socket.url))
 
-    await page.goto(served_dashboard.base_url + "/")
-    await page.wait_for_selector('#feed-status[data-state="live"]')
-    for decision in history:
-        await page.wait_for_selector(f'tr[data-txid="{decision.txid}"]', state="attached")
+    await _sign_in(page, base_url, accounts.analyst.username)
+    await page.wait_for_selector('#live-status[data-state="live"]')
 
-    live = [
-        make_decision(RiskBand.LOW, value_out=73_000_000, fee=2_115, decided_at=now),
-        make_decision(
-            RiskBand.SEVERE,
-            rule_hits=[sanctions_hit(0.93)],
-            value_out=250_000_000,
-            fee=8_460,
-            decided_at=now + timedelta(milliseconds=1),
-        ),
-    ]
-    for decision in live:
-        await publish_scored(decision)
-        await page.wait_for_selector(f'tr[data-txid="{decision.txid}"]')
-
-    severe = live[-1]
-    assert await page.locator("#feed-rows tr").first.get_attribute("data-txid") == severe.txid
-    time_cell, tx_cell, band, score, tier, rule, value_btc, fee_rate = await _row_text(
-        page, severe.txid
+    # The scorer's order: the raw transaction is on its stream, the decision is in the
+    # audit trail, then the decision is published.
+    alert = make_decision(
+        RiskBand.SEVERE,
+        rule_hits=[sanctions_hit(0.62)],
+        exposure=[mixer_exposure(2)],
+        value_out=250_000_000,
+        fee=8_460,
+        decided_at=now,
     )
-    assert re.fullmatch(r"(\d\d-\d\d )?\d\d:\d\d:\d\d", time_cell)
-    assert tx_cell.startswith(severe.txid[:12])
-    assert (band, score, tier) == ("Severe", "1.000", "heuristic")
-    assert rule.split() == ["direct_exposure", "sanctions"]
-    assert value_btc == "2.50000000"
-    assert fee_rate == "60.0"
-    link = page.locator(f'tr[data-txid="{severe.txid}"] a.txid')
-    assert await link.get_attribute("href") == f"https://mempool.space/tx/{severe.txid}"
-    assert await link.get_attribute("target") == "_blank"
+    seq = await publish_raw(make_transaction(alert))
+    await insert_decisions(pool, alert, stream_seqs=[seq])
+    explained = await _explain(pool, alert)
+    await publish_scored(alert)
 
+    row = page.locator(f'#queue-rows tr[data-txid="{alert.txid}"]')
+    await expect(row).to_be_visible()
+    assert await page.locator("#queue-rows tr").first.get_attribute("data-txid") == alert.txid
+    cells = await row.locator("td").all_inner_texts()
+    assert cells[0] == "Severe"
+    assert cells[1].endswith("1.000")
+    assert "sanctions" in cells[4] and "62%" in cells[4]
+    assert cells[5] == "2.50000000"
+    assert cells[7] == "Open"
     ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / "dashboard-feed.png")
+    await page.screenshot(path=ARTIFACTS / "dashboard-queue.png")
 
-    await page.check("#flagged-only")
-    await expect(page.locator(f'tr[data-txid="{live[0].txid}"]')).to_be_hidden()
-    await expect(page.locator(f'tr[data-txid="{severe.txid}"]')).to_be_visible()
+    await row.locator("a.case-link").click()
+    await expect(page).to_have_url(f"{base_url}/cases/{alert.txid}")
+    await expect(
+        page.locator(f'a[href="https://mempool.space/address/{CHANGE_ADDRESS}"]')
+    ).to_be_visible()
+    body = await page.inner_text("main")
+    assert "v0_p2wpkh" in body and "p2sh" in body
+    assert "59.7 sat/vB" in body or "60.0 sat/vB" in body
+    assert "Test Mixer" in body
+    if explained:
+        await expect(page.locator("svg.shap-chart")).to_be_visible()
+        assert "sanctions exposure 62%" in (await page.text_content("svg.shap-chart") or "")
+        assert "narrative: template" in body
+    else:
+        assert "Explanation pending" in body
+    await page.screenshot(path=ARTIFACTS / "dashboard-case.png", full_page=True)
 
-    local = (served_dashboard.base_url, served_dashboard.ws_url(""))
-    assert fetched
+    await page.check('input[name="verdict"][value="true_positive"]')
+    await page.select_option('select[name="reason_code"]', "sanctions_match")
+    await page.fill('textarea[name="note"]', "Payment to a sanctioned address; SAR drafted.")
+    await page.click('.verdict-form button[type="submit"]')
+    await expect(page.locator(".saved")).to_have_text("Verdict recorded.")
+    await expect(page.locator(".case-meta .status-badge")).to_have_text("True positive")
+    assert "Payment to a sanctioned address" in await page.inner_text(".case-side")
+
+    await page.click('nav.nav a[href="/audit"]')
+    await page.fill('input[name="txid"]', alert.txid)
+    await page.click('form.filters button[type="submit"]')
+    result = page.locator(f'#audit-results tr[data-txid="{alert.txid}"]')
+    await expect(result).to_contain_text("true positive")
+    await expect(result).to_contain_text(accounts.analyst.username)
+
+    async with page.expect_download() as download_info:
+        await page.click("#export-csv")
+    download = await download_info.value
+    text = await asyncio.to_thread(Path(await download.path()).read_text)
+    exported = list(csv.DictReader(io.StringIO(text)))
+    assert [r["txid"] for r in exported] == [alert.txid]
+    assert exported[0]["latest_verdict"] == "true_positive"
+    assert exported[0]["verdict_analyst"] == accounts.analyst.username
+
+    local = (base_url, served_dashboard.ws_url(""))
     assert [url for url in fetched if not url.startswith(local)] == []
+
+
+async def test_the_case_report_stands_alone(
+    served_dashboard: ServedDashboard, pool: asyncpg.Pool, accounts: Accounts, browser: Browser
+) -> None:
+    alert = make_decision(RiskBand.HIGH, rule_hits=[sanctions_hit(0.3)])
+    await insert_decisions(pool, alert)
+    page = await browser.new_page()
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    await _sign_in(page, served_dashboard.base_url, accounts.supervisor.username)
+
+    await page.goto(f"{served_dashboard.base_url}/cases/{alert.txid}/report")
+
+    text = await page.inner_text("body")
+    for heading in ("1. Decision", "2. Scores of every tier", "7. Features", "8. Verdict trail"):
+        assert heading in text
+    assert "fee rate" in text and "sat/vB" in text
+    assert await page.evaluate("getComputedStyle(document.body).fontFamily") != ""
+    assert fetched[-1].endswith("/report"), "the report loads nothing besides itself"

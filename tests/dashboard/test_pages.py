@@ -1,4 +1,4 @@
-"""The server-rendered pages: who sees them, what they link to, that nothing loads from elsewhere."""
+"""The pages: who sees them, what they link to, and that nothing loads from another host."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ async def test_pages_forbid_resources_from_other_hosts(
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert "default-src 'self'" in CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
 
 
 async def test_api_docs_are_served_without_any_cdn(running_app: RunningApp) -> None:

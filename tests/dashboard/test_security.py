@@ -240,12 +240,12 @@ def test_passwords_are_salted_scrypt_hashes() -> None:
 @pytest.mark.parametrize("secret", [None, "changeme", "short-secret", "secret"])
 def test_production_refuses_a_missing_or_placeholder_secret(secret: str | None) -> None:
     with pytest.raises(ValueError, match="SESSION_SECRET"):
-        DashboardSettings(environment="production", session_secret=secret)  # type: ignore[arg-type]
+        DashboardSettings(environment="production", session_secret=secret)
 
 
 def test_development_runs_without_a_secret_and_secure_cookies_follow_the_environment() -> None:
     development = DashboardSettings(environment="development")
-    production = DashboardSettings(environment="production", session_secret="x" * 40)  # type: ignore[arg-type]
+    production = DashboardSettings(environment="production", session_secret="x" * 40)
 
     assert development.secure_cookies is False
     assert production.secure_cookies is True

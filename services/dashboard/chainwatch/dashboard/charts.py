@@ -44,14 +44,14 @@ def shap_chart(
 
     label_w, value_w, row_h, top_pad = 300, 64, 24, 30
     plot_w = width - label_w - value_w - 16
-    height = top_pad + row_h * len(rows) + 44
+    height = top_pad + row_h * len(rows) + 56
     span = max(abs(v) for _, v in rows) or 1.0
     has_negative = any(v < 0 for _, v in rows)
     zero_x = label_w + (plot_w / 2 if has_negative else 0)
     scale = (plot_w / 2 if has_negative else plot_w) / span
 
     total = sum(c.contribution for c in contributions)
-    summary = f"Sum of contributions {total:+.3f} log-odds"
+    summary = f"Sum of contributions {total:+.3f}"
     if base_value is not None:
         output = base_value + total
         summary = f"Base value {base_value:+.3f} + contributions {total:+.3f} = {output:+.3f}"
@@ -88,7 +88,8 @@ def shap_chart(
     axis_y = top_pad + row_h * len(rows) + 18
     parts += [
         f'<text x="{label_w}" y="{axis_y}" fill="{MUTED}" font-size="11">'
-        f"Contribution to the model's raw output (log-odds, not probability). "
+        "Contribution to the model's raw output, in log-odds (not probability)</text>",
+        f'<text x="{label_w}" y="{axis_y + 15}" fill="{MUTED}" font-size="11">'
         f"{escape(summary)}</text>",
         "</svg>",
     ]
