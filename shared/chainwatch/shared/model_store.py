@@ -10,9 +10,10 @@ crashed upload never looks like a model. The stored card is the card given to
 
 and ``get_version`` checks every file against its digest before handing it out.
 
-Two stores: ``FilesystemStore`` (the embedded default; a version is staged in a hidden
-folder and renamed into place) and ``S3Store`` (any S3-compatible service, by endpoint:
-AWS, Cloudflare R2, MinIO; through aioboto3, imported only when an S3 store is used).
+Two stores: ``FilesystemStore`` here (the embedded default; a version is staged in a hidden
+folder and renamed into place) and ``S3Store`` in ``chainwatch.shared.s3_store`` (any
+S3-compatible service, by endpoint: AWS, Cloudflare R2, MinIO; through aioboto3, imported
+only when an S3 store is used).
 
 Errors, all ``RegistryError``, itself a ``ChainwatchError``::
 
@@ -20,8 +21,6 @@ Errors, all ``RegistryError``, itself a ``ChainwatchError``::
     ├── VersionExistsError      a version is immutable: it was written before
     ├── VersionNotFoundError    no complete version of that name and version
     └── ArtifactIntegrityError  a stored file does not match the digest in its card
-
-Connection failures of the S3 client are raised as ``TransientError``.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from chainwatch.shared.errors import ChainwatchError, TransientError
+from chainwatch.shared.errors import ChainwatchError
 
 CARD_FILE = "card.json"
 
@@ -191,7 +190,8 @@ def verify_files(
             raise ArtifactIntegrityError(name, version, file, meta["sha256"], actual)
 
 
-def _version_of(name: str, version: str, uri: str, card: Mapping[str, Any]) -> ModelVersion:
+def version_of_card(name: str, version: str, uri: str, card: Mapping[str, Any]) -> ModelVersion:
+    """The ``ModelVersion`` a stored card describes (files and store time from ``registry``)."""
     registry = card["registry"]
     return ModelVersion(
         name=name,
@@ -202,7 +202,8 @@ def _version_of(name: str, version: str, uri: str, card: Mapping[str, Any]) -> M
     )
 
 
-def _sort_key(version: ModelVersion) -> tuple[datetime, str]:
+def by_stored_at(version: ModelVersion) -> tuple[datetime, str]:
+    """Sort key of ``list_versions``: oldest first."""
     return version.stored_at, version.version
 
 
@@ -227,20 +228,20 @@ class FilesystemStore:
         check_card(name, version, card)
         content = stored_card(card, files, datetime.now(UTC))
         await asyncio.to_thread(self._write, name, version, files, content)
-        return _version_of(name, version, self._version_uri(name, version), content)
+        return version_of_card(name, version, self._version_uri(name, version), content)
 
     async def get_version(self, name: str, version: str) -> LoadedModel:
         check_names(name, version)
         card, files = await asyncio.to_thread(self._read, name, version)
         verify_files(name, version, card, files)
-        model_version = _version_of(name, version, self._version_uri(name, version), card)
+        model_version = version_of_card(name, version, self._version_uri(name, version), card)
         return LoadedModel(version=model_version, files=files, card=card)
 
     async def list_versions(self, name: str) -> list[ModelVersion]:
         check_name(name)
         cards = await asyncio.to_thread(self._cards, name)
-        found = [_version_of(name, v, self._version_uri(name, v), c) for v, c in cards.items()]
-        return sorted(found, key=_sort_key)
+        found = [version_of_card(name, v, self._version_uri(name, v), c) for v, c in cards.items()]
+        return sorted(found, key=by_stored_at)
 
     def _version_uri(self, name: str, version: str) -> str:
         return f"{self.uri}/{name}/{version}/"
@@ -283,160 +284,3 @@ class FilesystemStore:
             for entry in folder.iterdir()
             if not entry.name.startswith(".") and (entry / CARD_FILE).is_file()
         }
-
-
-class S3Store:
-    """Versions as objects ``<name>/<version>/<file>`` in one bucket of an S3-compatible service.
-
-    ``endpoint_url`` selects the service (None means AWS itself); credentials left as None
-    fall back to the AWS default chain (environment, profile, instance role). Path-style
-    addressing is used whenever an endpoint is given, as MinIO and most emulators need.
-    """
-
-    def __init__(
-        self,
-        bucket: str,
-        *,
-        endpoint_url: str | None = None,
-        region: str = "us-east-1",
-        access_key_id: str | None = None,
-        secret_access_key: str | None = None,
-    ) -> None:
-        self.bucket = bucket
-        self.endpoint_url = endpoint_url
-        self.region = region
-        self._access_key_id = access_key_id
-        self._secret_access_key = secret_access_key
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}"
-
-    def __repr__(self) -> str:
-        return f"S3Store(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
-
-    def _client(self) -> Any:
-        import aioboto3
-        from botocore.config import Config
-
-        addressing = "path" if self.endpoint_url else "auto"
-        return aioboto3.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id=self._access_key_id,
-            aws_secret_access_key=self._secret_access_key,
-            config=Config(s3={"addressing_style": addressing}, retries={"mode": "standard"}),
-        )
-
-    async def ensure_bucket(self) -> None:
-        """Create the bucket when it does not exist (development and tests; needs the right)."""
-        from botocore.exceptions import ClientError
-
-        async with _transient(self), self._client() as s3:
-            try:
-                await s3.head_bucket(Bucket=self.bucket)
-            except ClientError as exc:
-                if _error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
-                    raise
-                await s3.create_bucket(Bucket=self.bucket)
-
-    async def put_version(
-        self, name: str, version: str, files: Mapping[str, bytes], card: Mapping[str, Any]
-    ) -> ModelVersion:
-        check_names(name, version, files)
-        check_card(name, version, card)
-        content = stored_card(card, files, datetime.now(UTC))
-        prefix = f"{name}/{version}/"
-        async with _transient(self), self._client() as s3:
-            if await self._exists(s3, prefix + CARD_FILE):
-                raise VersionExistsError(name, version, f"already stored at {self.uri}/{prefix}")
-            for file, data in files.items():
-                await s3.put_object(Bucket=self.bucket, Key=prefix + file, Body=data)
-            body = json.dumps(content, indent=2, sort_keys=True).encode()
-            await s3.put_object(
-                Bucket=self.bucket, Key=prefix + CARD_FILE, Body=body, IfNoneMatch="*"
-            )
-        return _version_of(name, version, f"{self.uri}/{prefix}", content)
-
-    async def get_version(self, name: str, version: str) -> LoadedModel:
-        check_names(name, version)
-        prefix = f"{name}/{version}/"
-        async with _transient(self), self._client() as s3:
-            card_bytes = await self._get(s3, prefix + CARD_FILE)
-            if card_bytes is None:
-                raise VersionNotFoundError(name, version, f"no {CARD_FILE} at {self.uri}/{prefix}")
-            card = json.loads(card_bytes)
-            files: dict[str, bytes] = {}
-            for file in card["registry"]["files"]:
-                data = await self._get(s3, prefix + file)
-                if data is None:
-                    raise VersionNotFoundError(name, version, f"{file} missing at {self.uri}")
-                files[file] = data
-        verify_files(name, version, card, files)
-        return LoadedModel(_version_of(name, version, f"{self.uri}/{prefix}", card), files, card)
-
-    async def list_versions(self, name: str) -> list[ModelVersion]:
-        check_name(name)
-        async with _transient(self), self._client() as s3:
-            versions: list[str] = []
-            paginator = s3.get_paginator("list_objects_v2")
-            async for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{name}/"):
-                for item in page.get("Contents", []):
-                    _, version, file = item["Key"].split("/", 2)
-                    if file == CARD_FILE:
-                        versions.append(version)
-            cards = await asyncio.gather(
-                *(self._get(s3, f"{name}/{version}/{CARD_FILE}") for version in versions)
-            )
-        found = [
-            _version_of(name, version, f"{self.uri}/{name}/{version}/", json.loads(card))
-            for version, card in zip(versions, cards, strict=True)
-            if card is not None
-        ]
-        return sorted(found, key=_sort_key)
-
-    async def _exists(self, s3: Any, key: str) -> bool:
-        from botocore.exceptions import ClientError
-
-        try:
-            await s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                return False
-            raise
-        return True
-
-    async def _get(self, s3: Any, key: str) -> bytes | None:
-        """The object's bytes, or None when there is no such key."""
-        from botocore.exceptions import ClientError
-
-        try:
-            response = await s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                return None
-            raise
-        async with response["Body"] as stream:
-            data: bytes = await stream.read()
-        return data
-
-
-def _error_code(exc: Any) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-class _transient:
-    """Turn the S3 client's connection failures into ``TransientError`` naming the store."""
-
-    def __init__(self, store: S3Store) -> None:
-        self.store = store
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: Any, tb: Any) -> None:
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-
-        if exc is not None and isinstance(exc, BotoConnectionError | OSError):
-            raise TransientError(f"{self.store.uri} at {self.store.endpoint_url}: {exc}") from exc

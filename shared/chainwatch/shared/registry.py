@@ -67,11 +67,11 @@ from chainwatch.shared.model_store import (
     ModelStore,
     ModelVersion,
     RegistryError,
-    S3Store,
     VersionExistsError,
     VersionNotFoundError,
     check_card,
 )
+from chainwatch.shared.s3_store import S3Store
 
 __all__ = [
     "ARTIFACT_FILE",

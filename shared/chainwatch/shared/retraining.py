@@ -1,0 +1,51 @@
+"""Asking the trainer for a retraining run: the subject, its stream and the message.
+
+The drift service (or an operator) publishes a ``RetrainRequest`` on
+``chainwatch.trainer.retrain``; the trainer's Dagster sensor reads the stream from where it
+left off and launches one training run for all the requests it finds, tagged with who
+asked and why. Requests are kept for a week, so a trainer that was down catches up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from pydantic import AwareDatetime, Field
+
+from chainwatch.shared import bus, subjects
+from chainwatch.shared.schemas import WireModel
+
+RETRAIN_REQUESTED = f"{subjects.PREFIX}.trainer.retrain"
+"""A request for a retraining run of the batch models."""
+
+RETRAIN_STREAM = subjects.StreamSpec(
+    name="CHAINWATCH_RETRAIN",
+    subjects=(RETRAIN_REQUESTED,),
+    max_age=timedelta(days=7),
+    duplicate_window=timedelta(hours=1),
+    description="Requests for a retraining run, read by the trainer's sensor",
+)
+
+
+class RetrainRequest(WireModel):
+    """Please retrain the batch models (subject ``chainwatch.trainer.retrain``)."""
+
+    schema_version: Literal[1] = 1
+    request_id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex, description="Unique; repeats are dropped"
+    )
+    requested_by: Literal["drift", "operator", "schedule"] = Field(
+        description="Who asked: the drift service, a person, or a timer"
+    )
+    reason: str = Field(max_length=500, description="Why, e.g. the drift that was detected")
+    requested_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+async def request_retraining(js: JetStreamContext, request: RetrainRequest) -> PubAck:
+    """Publish ``request`` (declaring its stream if needed); a repeated request_id is dropped."""
+    await bus.ensure_streams(js, [RETRAIN_STREAM])
+    return await bus.publish(js, RETRAIN_REQUESTED, request, msg_id=request.request_id)
