@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-import numpy as np
-
-from chainwatch.scorer.cascade import _context as scorer_context
 from chainwatch.scorer.labels import LabelBook
+from chainwatch.shared.features import exposure_context
 from chainwatch.shared.schemas import Transaction, TxInput, TxOutput, TxStatus
 from chainwatch.trainer.dataset import TimedTransaction
 from chainwatch.trainer.labels import LabelPolicy, LabelSource, label_transactions
-from chainwatch.trainer.screening import LabelledData, assess_exposures, context_from_exposures
+from chainwatch.trainer.screening import LabelledData, assess_exposures
 
 SANCTIONED_TX = "41f366c2afcc222fe45398b6dc13dcca8874ca6ed288420700575495d03f8dad"
 SANCTIONED = "123WBUDmSJv4GctdVEz6Qq6z8nXSKrJ4KX"  # first line of the OFAC SDN XBT list
@@ -37,12 +35,15 @@ def test_real_data_gives_few_positives_all_accounted_for(real_labelled: Labelled
     assert counts.get("indirect_exposure") is None  # nothing in the data spends them
 
 
-def test_training_context_is_the_scorers(real_labelled: LabelledData) -> None:
+def test_training_context_is_the_exposure_the_scorer_sees(real_labelled: LabelledData) -> None:
     exposed = [e for e in real_labelled.exposures if e]
     assert exposed
     for exposures in exposed:
-        ours, theirs = context_from_exposures(exposures), scorer_context(exposures)
-        np.testing.assert_array_equal(np.array(ours.values()), np.array(theirs.values()))
+        context = exposure_context(exposures)  # the one definition training and serving share
+        for exposure in exposures:
+            share = getattr(context, f"exposure_{exposure.category}")
+            assert share >= exposure.share_of_value
+        assert context.exposure_min_hops == min(e.hops for e in exposures)
 
 
 def _tx(name: str, vin: list[TxInput], pay_to: str, time_ts: int) -> TimedTransaction:

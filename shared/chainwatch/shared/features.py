@@ -51,7 +51,7 @@ from chainwatch.shared.feature_specs import (
     describe,
     feature_index,
 )
-from chainwatch.shared.schemas import RBF_SEQUENCE_LIMIT, Transaction
+from chainwatch.shared.schemas import RBF_SEQUENCE_LIMIT, Exposure, Transaction
 
 __all__ = [
     "CONTEXT_SPECS",
@@ -68,6 +68,7 @@ __all__ = [
     "FeatureSpec",
     "Vector",
     "describe",
+    "exposure_context",
     "feature_index",
     "feature_matrix",
     "feature_row",
@@ -139,6 +140,27 @@ class FeatureContext:
 
 
 NO_CONTEXT = FeatureContext()
+
+
+def exposure_context(
+    exposures: Sequence[Exposure], anomaly_score: float = math.nan
+) -> FeatureContext:
+    """The context features of a transaction's exposure, for training and serving alike.
+
+    Per category the largest share of value exposed (either direction, any hop count), and
+    the fewest hops to any exposure (NaN with none).
+    """
+    shares = dict.fromkeys(EXPOSURE_CATEGORIES, 0.0)
+    hops = math.nan
+    for exposure in exposures:
+        if exposure.category in shares:
+            shares[exposure.category] = max(shares[exposure.category], exposure.share_of_value)
+            hops = exposure.hops if math.isnan(hops) else min(hops, exposure.hops)
+    return FeatureContext(
+        **{f"exposure_{c}": share for c, share in shares.items()},
+        exposure_min_hops=hops,
+        anomaly_score=anomaly_score,
+    )
 
 
 def intrinsic_features(tx: Transaction) -> Vector:

@@ -31,11 +31,10 @@ from chainwatch.scorer.bands import RiskBands
 from chainwatch.scorer.heuristics import HeuristicResult, HeuristicTier
 from chainwatch.scorer.models import ServedModel
 from chainwatch.shared.features import (
-    EXPOSURE_CATEGORIES,
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
     N_INTRINSIC,
-    FeatureContext,
+    exposure_context,
     feature_index,
     feature_matrix,
 )
@@ -95,7 +94,7 @@ class Cascade:
     ) -> list[ScoredTransaction]:
         txs = [raw.tx for raw in raws]
         rules = [self.heuristic.score(tx, exp) for tx, exp in zip(txs, exposures, strict=True)]
-        matrix = feature_matrix(txs, [_context(exp) for exp in exposures])
+        matrix = feature_matrix(txs, [exposure_context(exp) for exp in exposures])
         anomaly = self.anomaly.score_and_learn(matrix[:, :N_INTRINSIC])
         matrix[:, _ANOMALY_COLUMN] = [math.nan if a is None else a for a in anomaly]
 
@@ -167,16 +166,6 @@ class Cascade:
         if self.policy.rules_floor and result.risk_score > score:
             return tier, result.risk_score, reason + "; raised to the rules' score (floor)"
         return tier, score, reason
-
-
-def _context(exposures: Sequence[Exposure]) -> FeatureContext:
-    shares = {c: 0.0 for c in EXPOSURE_CATEGORIES}
-    hops = math.nan
-    for e in exposures:
-        if e.category in shares:
-            shares[e.category] = max(shares[e.category], e.share_of_value)
-            hops = e.hops if math.isnan(hops) else min(hops, e.hops)
-    return FeatureContext(**{f"exposure_{c}": s for c, s in shares.items()}, exposure_min_hops=hops)
 
 
 def _predict(model: ServedModel | None, matrix: np.ndarray) -> np.ndarray | None:

@@ -10,7 +10,6 @@ splits on it and serving values of it do not change a prediction.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,10 +22,9 @@ import numpy.typing as npt
 from chainwatch.scorer.exposure import ExposureTracker, MemoryTaintStore
 from chainwatch.scorer.labels import LabelBook
 from chainwatch.shared.features import (
-    EXPOSURE_CATEGORIES,
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
-    FeatureContext,
+    exposure_context,
     feature_matrix,
 )
 from chainwatch.shared.schemas import Exposure
@@ -93,23 +91,6 @@ class FeatureSet:
         }
 
 
-def context_from_exposures(exposures: Sequence[Exposure]) -> FeatureContext:
-    """The context features of a transaction's exposure, as the scorer's cascade builds them.
-
-    Per category the largest share of value exposed (either direction), and the fewest hops
-    to any exposure (NaN with none). tests/trainer checks it agrees with the scorer.
-    """
-    shares = dict.fromkeys(EXPOSURE_CATEGORIES, 0.0)
-    hops = math.nan
-    for exposure in exposures:
-        if exposure.category in shares:
-            shares[exposure.category] = max(shares[exposure.category], exposure.share_of_value)
-            hops = exposure.hops if math.isnan(hops) else min(hops, exposure.hops)
-    return FeatureContext(
-        **{f"exposure_{c}": share for c, share in shares.items()}, exposure_min_hops=hops
-    )
-
-
 async def assess_exposures(
     txs: Sequence[TimedTransaction], book: LabelBook
 ) -> list[list[Exposure]]:
@@ -141,7 +122,7 @@ def build_features(
     """The feature matrix of the labelled rows and its time-ordered split."""
     rows = data.labelled.rows
     txs = [data.txs[r.index].tx for r in rows]
-    contexts = [context_from_exposures(data.exposures[r.index]) for r in rows]
+    contexts = [exposure_context(data.exposures[r.index]) for r in rows]
     y = np.array([r.label for r in rows], dtype=np.int64)
     weights = np.array(
         [unlabelled_weight if r.source == LabelSource.UNLABELLED else 1.0 for r in rows],
