@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 DATA_DIR ?= $(or $(CHAINWATCH_DATA_DIR),../shared/data)
 export CHAINWATCH_DATA_DIR := $(DATA_DIR)
 
-.PHONY: help install run run-offline test test-fast lint format typecheck docs bench clean
+.PHONY: help install run run-offline test test-fast lint format typecheck docs bench train dagster audit-verify clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,15 @@ docs: install ## Regenerate docs/schemas and docs/asyncapi.json from the wire mo
 
 bench: install ## Benchmarks that print figures (see docs/benchmarks.md)
 	$(UV) run --frozen python benchmarks/run_all.py
+
+train: install ## Train, evaluate and (if it passes the gates) promote the batch models now
+	$(UV) run --frozen chainwatch-trainer train
+
+dagster: install ## The Dagster UI (http://127.0.0.1:3000), daemon, schedule and retrain sensor
+	$(UV) run --frozen chainwatch-trainer serve
+
+audit-verify: install ## Walk the audit trail's hash chain; name the first broken row
+	$(UV) run --frozen chainwatch-audit verify
 
 clean: ## Remove local state (var/), caches and test artifacts; keeps .venv
 	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache
