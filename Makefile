@@ -53,14 +53,17 @@ docs: install ## Regenerate docs/schemas and docs/asyncapi.json from the wire mo
 bench: install ## Benchmarks that print figures (see docs/benchmarks.md)
 	$(UV) run --frozen python benchmarks/run_all.py
 
+# Commands that talk to a running `make run` read its connections from var/chainwatch.env.
+WITH_RUN_ENV := set -a; [ ! -f var/chainwatch.env ] || . var/chainwatch.env; set +a;
+
 train: install ## Train, evaluate and (if it passes the gates) promote the batch models now
-	$(UV) run --frozen chainwatch-trainer train
+	$(WITH_RUN_ENV) $(UV) run --frozen chainwatch-trainer train
 
 dagster: install ## The Dagster UI (http://127.0.0.1:3000), daemon, schedule and retrain sensor
-	$(UV) run --frozen chainwatch-trainer serve
+	$(WITH_RUN_ENV) $(UV) run --frozen chainwatch-trainer serve
 
 audit-verify: install ## Walk the audit trail's hash chain; name the first broken row
-	$(UV) run --frozen chainwatch-audit verify
+	$(WITH_RUN_ENV) $(UV) run --frozen chainwatch-audit verify
 
 clean: ## Remove local state (var/), caches and test artifacts; keeps .venv
 	rm -rf var test-artifacts .pytest_cache .mypy_cache .ruff_cache

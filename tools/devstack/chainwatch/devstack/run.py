@@ -27,6 +27,14 @@ from chainwatch.shared.settings import DatabaseSettings
 logger = logging.getLogger("chainwatch.run")
 
 STOP_TIMEOUT_S = 15.0
+ENV_FILE_NAME = "chainwatch.env"
+"""Written under the state dir while the system runs, for commands beside it (make train)."""
+
+
+def write_env_file(path: Path, values: dict[str, str]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,10 @@ class ServiceSpec:
 
 def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
     """Every process of the system, in start order (they are stopped in reverse)."""
-    dashboard_env = {"CHAINWATCH_DASHBOARD_PORT": str(args.dashboard_port)}
+    dashboard_env = {
+        "CHAINWATCH_DASHBOARD_PORT": str(args.dashboard_port),
+        "CHAINWATCH_DASHBOARD_ENVIRONMENT": "development",  # a session key per run, http cookies
+    }
     specs = [
         ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
         ServiceSpec("lightning", "chainwatch.lightning", {"CHAINWATCH_LIGHTNING_HEALTH_PORT": "0"}),
@@ -110,6 +121,20 @@ class Supervisor:
         await asyncio.gather(*self.pipes, return_exceptions=True)
 
 
+async def create_first_admin(env: dict[str, str]) -> str:
+    """On a database without dashboard users, make ``admin``; return the command's answer,
+    which holds the new password, to be shown once on the terminal (never logged)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chainwatch.dashboard",
+        "create-admin", "admin", "--generate", "--if-no-users",
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    return out.decode().strip()
+
+
 async def supervise(args: argparse.Namespace, nats_url: str, database_url: str) -> int:
     settings = DatabaseSettings(url=database_url)
     pool = await db.create_pool(settings)
@@ -125,6 +150,7 @@ async def supervise(args: argparse.Namespace, nats_url: str, database_url: str) 
         "CHAINWATCH_DATA_DIR": str(args.data_dir),
         "PYTHONUNBUFFERED": "1",
     }
+    first_admin = await create_first_admin(base_env)
     supervisor = Supervisor(base_env)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -134,6 +160,8 @@ async def supervise(args: argparse.Namespace, nats_url: str, database_url: str) 
     for spec in service_specs(args):
         await supervisor.start(spec)
     logger.info("dashboard: http://127.0.0.1:%d/  nats: %s", args.dashboard_port, nats_url)
+    sys.stdout.write(f"\n    {first_admin}\n\n")
+    sys.stdout.flush()
     logger.info("press Ctrl-C to stop everything")
 
     exit_code = 0
@@ -181,9 +209,12 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.ExitStack() as stack:
         nats = NatsServer(args.state_dir / "nats").start()
         stack.callback(nats.stop)
-        database_url = os.environ.get("DATABASE_URL") or stack.enter_context(
-            embedded_postgres(args.state_dir / "postgres")
-        )
+        database_url = os.environ.get("DATABASE_URL")
+        connections = {"CHAINWATCH_NATS_URL": nats.url}
+        if not database_url:
+            database_url = stack.enter_context(embedded_postgres(args.state_dir / "postgres"))
+            connections["DATABASE_URL"] = database_url  # a socket path and trust: no secret
+        stack.callback(write_env_file(args.state_dir / ENV_FILE_NAME, connections).unlink, True)
         exit_code = asyncio.run(supervise(args, nats.url, database_url))
     logger.info("all stopped")
     sys.exit(exit_code)
