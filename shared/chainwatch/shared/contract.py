@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from chainwatch.shared import subjects
 from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
+from chainwatch.shared.fee_events import FEES_ESTIMATE, FEES_STREAM, FeeEstimate
 from chainwatch.shared.mempool_events import (
     BlockConnected,
     MempoolSnapshot,
@@ -62,4 +63,8 @@ CHANNELS: tuple[Channel, ...] = (
             "An analyst's verdict on a flagged decision, published by the dashboard once it "
             "is in the audit trail; the learner learns from it.",
             REVIEW_STREAM),
+    Channel(FEES_ESTIMATE, FeeEstimate,
+            "Fee-rate recommendations per confirmation target (1, 3, 6, 144 blocks, economy), "
+            "with the projected blocks they come from; published by the fees service.",
+            FEES_STREAM),
 )  # fmt: skip
