@@ -13,7 +13,10 @@ import pytest
 RunCompose = Callable[..., subprocess.CompletedProcess[str]]
 
 PASSWORD = "test-password-not-used-anywhere"
-REQUIRED_ENV = {"POSTGRES_PASSWORD": PASSWORD}
+REQUIRED_ENV = {
+    "POSTGRES_PASSWORD": PASSWORD,
+    "CHAINWATCH_DASHBOARD_SESSION_SECRET": "test-session-secret-" + "0" * 32,
+}
 
 
 @pytest.fixture(scope="module")

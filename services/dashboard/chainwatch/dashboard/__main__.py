@@ -22,8 +22,6 @@ import sys
 from chainwatch.dashboard.auth.passwords import PasswordPolicyError, check_policy
 from chainwatch.dashboard.auth.users import Role, count_users, create_user, update_user
 from chainwatch.dashboard.errors import DashboardError
-from chainwatch.dashboard.server import build_server
-from chainwatch.dashboard.settings import DashboardSettings
 from chainwatch.shared import db
 from chainwatch.shared.logs import configure_logging
 from chainwatch.shared.settings import DatabaseSettings
@@ -38,6 +36,10 @@ PASSWORD_ENV = "CHAINWATCH_DASHBOARD_ADMIN_PASSWORD"  # noqa: S105 - a variable 
 
 def serve() -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully and return."""
+    # Imported here: the user commands need neither the web stack nor the bus.
+    from chainwatch.dashboard.server import build_server
+    from chainwatch.dashboard.settings import DashboardSettings
+
     settings = DashboardSettings()
     configure_logging("dashboard", settings.log.level, settings.log.format)
 
@@ -48,39 +50,41 @@ def serve() -> None:
     logger.info("dashboard stopped")
 
 
-def read_password(args: argparse.Namespace) -> str:
-    """The new password, from stdin, the environment, generation or a prompt (in that order)."""
+def read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """The new password, from stdin, the environment, generation or a prompt (in that order),
+    and whether it was generated (and so must be shown once)."""
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        return sys.stdin.readline().rstrip("\r\n"), False
     if os.environ.get(PASSWORD_ENV):
-        return os.environ[PASSWORD_ENV]
+        return os.environ[PASSWORD_ENV], False
     if args.generate:
-        return secrets.token_urlsafe(18)
+        return secrets.token_urlsafe(18), True
     first = getpass.getpass("New password: ")
     if getpass.getpass("Repeat it: ") != first:
         raise SystemExit("the passwords differ")
-    return first
+    return first, False
 
 
 async def manage(args: argparse.Namespace) -> str:
     """Run a user command; return what to tell the operator."""
-    pool = await db.create_pool(DatabaseSettings(), min_size=1, max_size=2)
+    pool = await db.create_pool(DatabaseSettings(pool_min_size=1, pool_max_size=2))
     try:
         await db.migrate(pool)
         if args.command == "create-admin":
             if args.if_no_users and await count_users(pool) > 0:
-                return "users exist already; nothing created"
-            password = read_password(args)
+                return (
+                    "dashboard users exist already; sign in with yours (a new password: "
+                    f"chainwatch-dashboard set-password {args.username} --generate)"
+                )
+            password, generated = read_password(args)
             check_policy(password)
             user = await create_user(pool, args.username, password, Role.ADMIN, actor="cli")
-            shown = (
-                f" with password: {password}" if args.generate and not args.password_stdin else ""
-            )
-            return f"created admin {user.username}{shown}"
-        password = read_password(args)
+            shown = f", password {password}" if generated else ""
+            return f"dashboard admin created: user {user.username}{shown}"
+        password, generated = read_password(args)
         user = await update_user(pool, args.username, actor="cli", password=password)
-        shown = f": {password}" if args.generate and not args.password_stdin else ""
-        return f"set the password of {user.username}{shown}"
+        shown = f": {password}" if generated else ""
+        return f"password of {user.username} set{shown}; their sessions have ended"
     finally:
         await pool.close()
 
