@@ -225,6 +225,7 @@ async def test_an_analyst_reviews_a_live_alert_end_to_end(
     result = page.locator(f'#audit-results tr[data-txid="{alert.txid}"]')
     await expect(result).to_contain_text("true positive")
     await expect(result).to_contain_text(accounts.analyst.username)
+    await page.screenshot(path=ARTIFACTS / "dashboard-audit.png")
 
     async with page.expect_download() as download_info:
         await page.click("#export-csv")
@@ -251,9 +252,12 @@ async def test_the_case_report_stands_alone(
 
     await page.goto(f"{served_dashboard.base_url}/cases/{alert.txid}/report")
 
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "dashboard-report.png", full_page=True)
     text = await page.inner_text("body")
     for heading in ("1. Decision", "2. Scores of every tier", "7. Features", "8. Verdict trail"):
         assert heading in text
     assert "fee rate" in text and "sat/vB" in text
-    assert await page.evaluate("getComputedStyle(document.body).fontFamily") != ""
+    max_width = await page.evaluate("getComputedStyle(document.body).maxWidth")
+    assert max_width == "860px", "its own stylesheet applies under its strict policy"
     assert fetched[-1].endswith("/report"), "the report loads nothing besides itself"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import asyncpg
 import pytest
@@ -112,3 +113,26 @@ async def test_api_docs_are_served_without_any_cdn(running_app: RunningApp) -> N
     assert "/api/v1/alerts/{txid}/verdicts" in schema["paths"]
     assert "cdn" not in docs.text.lower()
     assert (await running_app.client.get("/docs")).status_code == 404
+
+
+async def test_the_drift_page_lists_drift_events_once_they_are_recorded(
+    running_app: RunningApp, accounts: Accounts, pool: asyncpg.Pool
+) -> None:
+    if not await pool.fetchval("SELECT to_regclass('drift_event') IS NOT NULL"):
+        pytest.skip("the drift service's table is not in this schema")
+    event_id = f"test-{uuid.uuid4()}"
+    await pool.execute(
+        """
+        INSERT INTO drift_event (event_id, kind, detected_at, summary, subjects, first_seq,
+            last_seq, first_at, last_at, window_size, retrain, evidence)
+        VALUES ($1, 'feature', now(), 'script types moved', ARRAY['input_type_share_p2pkh'],
+            1, 500, now() - interval '1 hour', now(), 500, true, '{}')
+        """,
+        event_id,
+    )
+    await running_app.sign_in(accounts.analyst)
+
+    page = (await running_app.client.get("/drift")).text
+
+    assert "script types moved" in page
+    assert "input_type_share_p2pkh" in page

@@ -57,6 +57,7 @@ async def drift_page(
             "active_route": "drift_page",
             "drift_recorded": await table_exists(resources.pool, "drift_event"),
             "events": await recent_rows(resources.pool, "drift_event"),
+            "retrains": await recent_rows(resources.pool, "drift_retrain"),
             "runs": await recent_rows(resources.pool, "training_run"),
         },
     )
