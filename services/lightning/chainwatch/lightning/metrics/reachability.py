@@ -81,7 +81,9 @@ def max_flows(graph: ChannelGraph, worlds: int, pairs_per_world: int, seed: int)
     for _ in range(worlds):
         forward_sat = rng.uniform(0.0, 1.0, size=capacity_sat.size) * capacity_sat
         # Set once per world: igraph would convert a list argument on every call.
-        network.es["liquidity_sat"] = np.concatenate([forward_sat, capacity_sat - forward_sat])
+        network.es["liquidity_sat"] = np.concatenate(
+            [forward_sat, capacity_sat - forward_sat]
+        ).tolist()
         for _ in range(pairs_per_world):
             source, target = rng.choice(nodes, size=2, replace=False)
             flows.append(network.maxflow_value(int(source), int(target), "liquidity_sat"))
