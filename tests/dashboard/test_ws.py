@@ -8,12 +8,14 @@ from typing import Any
 
 import asyncpg
 import pytest
+from nats.aio.client import Client as NATS
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
 from chainwatch.dashboard.auth.sessions import SESSION_COOKIE
 from chainwatch.shared.schemas import RiskBand
+from chainwatch.shared.verdicts import REVIEW_VERDICT
 
 from .conftest import Accounts, PublishScored, ServedDashboard, session_for
 from .factories import make_decision, sanctions_hit
@@ -74,3 +76,19 @@ async def test_a_page_from_another_site_may_not_open_the_feed(
             pass
 
     assert refused.value.response.status_code == 403
+
+
+async def test_a_verdict_from_any_replica_reaches_the_queues_as_a_case_frame(
+    served_dashboard: ServedDashboard, pool: asyncpg.Pool, accounts: Accounts, nc: NATS
+) -> None:
+    token, _ = await session_for(pool, accounts.analyst)
+    txid = make_decision(RiskBand.HIGH).txid
+
+    async with connect(
+        served_dashboard.ws_url("/ws/feed"),
+        additional_headers={"Cookie": f"{SESSION_COOKIE}={token}"},
+    ) as socket:
+        await nc.publish(REVIEW_VERDICT, json.dumps({"txid": txid}).encode())
+        async with asyncio.timeout(10):
+            while json.loads(await socket.recv()) != {"type": "case", "txid": txid}:
+                pass

@@ -3,10 +3,14 @@
 A plain (core NATS) subscription: the feed shows what happens from now on, and history
 comes from the audit trail, so nothing here is durable and nothing is acknowledged. A
 message that does not decode is counted, logged and skipped; the feed goes on.
+
+Verdicts on ``chainwatch.review.verdict`` are relayed too, as ``case`` frames naming the
+txid, so a queue open on one dashboard replica redraws a case decided on another.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -20,6 +24,7 @@ from chainwatch.shared import bus, subjects
 from chainwatch.shared.errors import DecodeError
 from chainwatch.shared.logs import log_context
 from chainwatch.shared.schemas import ScoredTransaction
+from chainwatch.shared.verdicts import REVIEW_VERDICT
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +47,12 @@ class DecisionRelay:
         self.relayed = 0
         self.undecodable = 0
         self._sub: Subscription | None = None
+        self._verdicts: Subscription | None = None
 
     async def start(self) -> None:
-        """Subscribe, and return once the server knows of the subscription."""
+        """Subscribe, and return once the server knows of the subscriptions."""
         self._sub = await self.nc.subscribe(self.subject, cb=self._on_message)
+        self._verdicts = await self.nc.subscribe(REVIEW_VERDICT, cb=self._on_verdict)
         await self.nc.flush()
         logger.info("relaying %s to the live feed", self.subject)
 
@@ -55,6 +62,8 @@ class DecisionRelay:
         sub, self._sub = self._sub, None
         if not self.nc.is_closed:
             await sub.unsubscribe()
+            if self._verdicts is not None:
+                await self._verdicts.unsubscribe()
         logger.info("stopped relaying %s after %d decisions", self.subject, self.relayed)
 
     async def _on_message(self, msg: Msg) -> None:
@@ -64,6 +73,16 @@ class DecisionRelay:
             self.relay(msg.subject, msg.data)
         except Exception:
             logger.exception("could not relay a message on %s", msg.subject)
+
+    async def _on_verdict(self, msg: Msg) -> None:
+        # Only the txid is needed: the page fetches the case's row as it now stands.
+        try:
+            txid = json.loads(msg.data)["txid"]
+        except (ValueError, KeyError, TypeError):
+            logger.warning("skipping an undecodable verdict on %s", msg.subject)
+            return
+        if isinstance(txid, str):
+            self.hub.broadcast(json.dumps({"type": "case", "txid": txid}))
 
     def relay(self, subject: str, data: bytes) -> None:
         """Decode one message and broadcast it; count and skip it when it does not decode."""

@@ -94,6 +94,7 @@ class VerdictOutbox:
                 await self._publish(rows)
             except bus.TRANSIENT_ERRORS as exc:
                 self.failures += 1
+                self._streams_ready = False  # declare the stream again on the next round
                 await conn.executemany(
                     """
                     UPDATE verdict_outbox SET attempts = attempts + 1, last_error = $2,

@@ -10,7 +10,8 @@ handshake). Browsers let any web page open a websocket to any host, so a handsha
 cannot read the feed. Clients that are not browsers send no ``Origin``.
 
 Frames are ``{"type": "decision", "decision": ...}`` for every decision and
-``{"type": "case", "txid", "status", "disposition", "assignee"}`` when a case changes.
+``{"type": "case", "txid", ...}`` when a case changes (with its status, disposition and
+assignee when the change was made on this replica; a page refetches the case's row).
 """
 
 from __future__ import annotations
