@@ -236,6 +236,10 @@ async def test_an_analyst_reviews_a_live_alert_end_to_end(
     assert exported[0]["latest_verdict"] == "true_positive"
     assert exported[0]["verdict_analyst"] == accounts.analyst.username
 
+    await page.click('nav.nav a[href="/feed"]')
+    await page.wait_for_selector('#feed-status[data-state="live"]')
+    await expect(page.locator(f'#feed-rows tr[data-txid="{alert.txid}"]')).to_be_attached()
+
     local = (base_url, served_dashboard.ws_url(""))
     assert [url for url in fetched if not url.startswith(local)] == []
 

@@ -102,6 +102,9 @@ async def test_pages_forbid_resources_from_other_hosts(
     assert "default-src 'self'" in CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["cache-control"] == "no-store"
+    static = await running_app.client.get("/static/app.css")
+    assert "cache-control" not in static.headers
 
 
 async def test_api_docs_are_served_without_any_cdn(running_app: RunningApp) -> None:

@@ -1,7 +1,7 @@
 """The JSON API for integrators who prefer HTTP to NATS, under ``/api/v1``.
 
 Every endpoint needs a session (``POST /api/v1/auth/login`` sets its cookie); every
-mutation also needs the session's CSRF token in the ``X-CSRF-Token`` header. The API
+mutation also needs the session's CSRF token in the X-CSRF-Token header. The API
 does what the pages do, with the same rules: an analyst cannot close an escalation here
 either.
 """
@@ -44,7 +44,9 @@ class RecentDecisions(BaseModel):
     decisions: list[DecisionView]
 
 
-@router.get("/decisions/recent", name="recent_decisions", tags=["decisions"])
+@router.get(
+    "/decisions/recent", name="recent_decisions", tags=["decisions"], summary="Recent decisions"
+)
 async def recent_decisions(
     resources: ResourcesDep,
     session: SessionDep,
@@ -90,19 +92,21 @@ class AlertsOut(BaseModel):
     pages: int
 
 
-@router.get("/alerts", name="api_alerts", tags=["alerts"])
+@router.get("/alerts", name="api_alerts", tags=["alerts"], summary="The alert queue")
 async def api_alerts(
     request: Request,
     resources: ResourcesDep,
     session: SessionDep,
-    band: str = "",
-    tier: str = "",
-    rule: str = "",
-    category: str = "",
-    status: str = "unresolved",
+    band: Annotated[str, Query(description="Low, Medium, High or Severe")] = "",
+    tier: Annotated[str, Query(description="online, batch or heuristic")] = "",
+    rule: Annotated[str, Query(description="A rule id, e.g. direct_exposure")] = "",
+    category: Annotated[str, Query(description="A label category, e.g. sanctions")] = "",
+    status: Annotated[
+        str, Query(description="unresolved, all, open, in_review, escalated or closed")
+    ] = "unresolved",
     assignee: Annotated[str, Query(description="A username, or 'me'")] = "",
     sort: Annotated[str, Query(description="newest, oldest, score or band")] = "newest",
-    page: int = 1,
+    page: Annotated[int, Query(description="From 1, 50 alerts a page")] = 1,
 ) -> AlertsOut:
     """The alert queue: flagged decisions with their case state, as the queue page filters."""
     params = request.query_params
@@ -144,7 +148,7 @@ class CaseOut(BaseModel):
     events: list[dict[str, Any]]
 
 
-@router.get("/alerts/{txid}", name="api_case", tags=["alerts"])
+@router.get("/alerts/{txid}", name="api_case", tags=["alerts"], summary="One case")
 async def api_case(resources: ResourcesDep, session: SessionDep, txid: str) -> CaseOut:
     """One alert with all its evidence and its history."""
     case = await case_or_404(resources, txid)
@@ -178,7 +182,7 @@ class CaseStateOut(BaseModel):
     assignee: str | None
 
 
-@router.post("/alerts/{txid}/assignment", name="api_assign", tags=["alerts"])
+@router.post("/alerts/{txid}/assignment", name="api_assign", tags=["alerts"], summary="Assign")
 async def api_assign(
     resources: ResourcesDep,
     session: CsrfDep,
@@ -201,15 +205,17 @@ class VerdictIn(BaseModel):
     )
 
 
-@router.post("/alerts/{txid}/verdicts", name="api_verdict", tags=["alerts"])
+@router.post(
+    "/alerts/{txid}/verdicts", name="api_verdict", tags=["alerts"], summary="Record a verdict"
+)
 async def api_verdict(
     resources: ResourcesDep,
     session: CsrfDep,
     txid: str,
     body: Annotated[VerdictIn, Body()],
 ) -> ReviewVerdict:
-    """Record a verdict; it is published on ``chainwatch.review.verdict`` (the message is
-    returned). Sending the same ``verdict_id`` again records nothing new."""
+    """Record a verdict; it is published on chainwatch.review.verdict (the message is
+    returned). Sending the same verdict_id again records nothing new."""
     recorded = await store.record_verdict(
         resources.pool,
         txid,
@@ -225,7 +231,7 @@ async def api_verdict(
     return recorded.message
 
 
-@router.get("/reason-codes", name="api_reason_codes", tags=["alerts"])
+@router.get("/reason-codes", name="api_reason_codes", tags=["alerts"], summary="Reason codes")
 async def api_reason_codes(session: SessionDep) -> dict[str, list[dict[str, str]]]:
     """The reason codes each verdict accepts, with their labels."""
     return {
@@ -239,15 +245,15 @@ class AuditOut(BaseModel):
     rows: list[list[str]] = Field(description="The CSV export's columns, newest first")
 
 
-@router.get("/audit", name="api_audit", tags=["audit"])
+@router.get("/audit", name="api_audit", tags=["audit"], summary="Audit search")
 async def api_audit(
     request: Request,
     resources: ResourcesDep,
     session: SessionDep,
-    txid: str = "",
-    address: str = "",
-    analyst: str = "",
-    band: str = "",
+    txid: Annotated[str, Query(description="A txid or its first 8+ hex digits")] = "",
+    address: Annotated[str, Query(description="A Bitcoin address")] = "",
+    analyst: Annotated[str, Query(description="Who recorded a verdict")] = "",
+    band: Annotated[str, Query(description="Low, Medium, High or Severe")] = "",
     since: Annotated[str, Query(description="YYYY-MM-DD, UTC")] = "",
     until: Annotated[str, Query(description="YYYY-MM-DD, UTC, inclusive")] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -257,7 +263,7 @@ async def api_audit(
     return AuditOut(columns=list(CSV_COLUMNS), rows=[csv_row(r) for r in rows])
 
 
-@router.get("/models", name="api_models", tags=["operations"])
+@router.get("/models", name="api_models", tags=["operations"], summary="Models")
 async def api_models(resources: ResourcesDep, session: SessionDep) -> list[dict[str, Any]]:
     """Each model's serving version, promotion history and versions with metrics."""
     statuses = await model_statuses(resources.pool, resources.js, resources.settings.registry)

@@ -174,6 +174,7 @@ class SignedIn(BaseModel):
 @api_router.post(
     "/login",
     name="api_login",
+    summary="Sign in",
     responses={401: {"description": "Wrong credentials"}, 429: {"description": "Throttled"}},
 )
 async def api_login(
@@ -194,7 +195,7 @@ async def api_login(
     )
 
 
-@api_router.get("/me", name="api_me")
+@api_router.get("/me", name="api_me", summary="Who is signed in")
 async def api_me(request: Request, resources: ResourcesDep, session: SessionDep) -> SignedIn:
     """Who is signed in, with the session's CSRF token."""
     return SignedIn(

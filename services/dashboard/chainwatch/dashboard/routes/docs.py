@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from chainwatch.dashboard.deps import OptionalSessionDep
 from chainwatch.dashboard.templating import templates
 
 router = APIRouter(include_in_schema=False)
@@ -63,7 +64,8 @@ def _ref(part: dict[str, Any]) -> str:
 
 
 @router.get("/api/docs", name="api_docs", response_class=HTMLResponse)
-async def api_docs(request: Request) -> HTMLResponse:
+async def api_docs(request: Request, session: OptionalSessionDep) -> HTMLResponse:
+    """Open to all: the document holds no data, and integrators read it before signing in."""
     openapi = request.app.openapi()
     return templates.TemplateResponse(
         request,
