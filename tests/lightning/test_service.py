@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 from pathlib import Path
 
 import httpx
+import nats.js.errors
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -15,6 +17,7 @@ from chainwatch.devstack.servers import free_port
 from chainwatch.lightning.__main__ import serve
 from chainwatch.lightning.api import create_app
 from chainwatch.lightning.catalog import SnapshotCatalog
+from chainwatch.lightning.service import LightningService
 from chainwatch.lightning.settings import LightningSettings
 from chainwatch.shared import bus
 from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
@@ -114,3 +117,24 @@ def test_the_2025_subgraph_is_compared_with_2018_cut_to_the_same_filter(
     assert reports["ln-graph-viz_2025-04-30_gfree"].change is None  # 2018 had no >1 BTC channel
     latest = catalog.latest()
     assert latest is not None and latest.graph.name == "ln-graph-viz_2025-04-30_ghigh"
+
+
+async def test_a_report_that_cannot_be_published_waits_for_the_next_scan(
+    tmp_path: Path, nc: NATS
+) -> None:
+    shutil.copy(DESCRIBEGRAPH, tmp_path / "graph.json")
+    js = nc.jetstream()
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await js.delete_stream(LIGHTNING_STREAM.name)  # publishing cannot succeed
+    settings = LightningSettings(snapshot_dir=tmp_path, reachability_worlds=1)
+    service = LightningService(settings, SnapshotCatalog(FAST), js)
+
+    first = await service.scan_once()
+    assert [r.snapshot for r in first] == ["graph"]
+    assert [r.snapshot for r in service.pending] == ["graph"]
+
+    await bus.ensure_streams(js, [LIGHTNING_STREAM])
+    assert await service.scan_once() == []  # nothing new to analyse...
+    assert service.pending == []  # ...but the waiting report went out
+    info = await js.stream_info(LIGHTNING_STREAM.name)
+    assert info.state.messages == 1

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 
+import nats.errors
 from nats.js import JetStreamContext
 
 from chainwatch.lightning import metrics_prom
@@ -61,8 +63,9 @@ class LightningService:
             metrics_prom.ANALYSIS_SECONDS.observe(time.perf_counter() - started)
         for report in reports:
             metrics_prom.HEALTH_SCORE.labels(report.snapshot).set(report.health.score)
-            for anomaly in report.change.anomalies if report.change else []:
-                metrics_prom.ANOMALIES.labels(report.snapshot, anomaly.kind).inc()
+            kinds = Counter(a.kind for a in report.change.anomalies) if report.change else {}
+            for kind, count in kinds.items():
+                metrics_prom.ANOMALIES.labels(report.snapshot, kind).set(count)
 
         self.pending += reports
         await self._publish_pending()
@@ -76,7 +79,7 @@ class LightningService:
             report = self.pending[0]
             try:
                 await bus.publish(self.js, LIGHTNING_HEALTH, report, message_id(report))
-            except (TransientError, TimeoutError, OSError) as exc:
+            except (TransientError, TimeoutError, OSError, nats.errors.Error) as exc:
                 metrics_prom.REPORTS.labels("retry").inc()
                 logger.warning(
                     "publish of %s failed (%s); %d reports wait for the next scan",
