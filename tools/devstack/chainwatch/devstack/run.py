@@ -66,6 +66,12 @@ def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
         specs.append(ServiceSpec("mempool", "chainwatch.ingest.localserver", {}, pace))
         ingest_env["CHAINWATCH_INGEST_LIVE_BASE_URL"] = f"http://127.0.0.1:{port}"
     specs.append(ServiceSpec("ingest", "chainwatch.ingest", ingest_env))
+    # The fee model is trained at start when none is promoted (about half a minute).
+    fees_env = {
+        "CHAINWATCH_FEES_HEALTH_PORT": "0",
+        "CHAINWATCH_FEES_TRAIN_IF_MISSING": "true",
+    }
+    specs.append(ServiceSpec("fees", "chainwatch.fees", fees_env))
     return specs
 
 

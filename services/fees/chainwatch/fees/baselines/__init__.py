@@ -1,0 +1,1 @@
+"""The methods chainwatch is judged against, implemented here from their public descriptions."""
