@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chainwatch.shared import subjects
+from chainwatch.shared.explanations import ExplainedTransaction
 from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
 from chainwatch.shared.fee_events import FEES_ESTIMATE, FEES_STREAM, FeeEstimate
 from chainwatch.shared.mempool_events import (
@@ -37,6 +38,10 @@ CHANNELS: tuple[Channel, ...] = (
     Channel(subjects.TX_SCORED, ScoredTransaction,
             "A risk decision, published by the scorer once its audit row is durable.",
             subjects.TX_SCORED_STREAM),
+    Channel(subjects.TX_EXPLAINED, ExplainedTransaction,
+            "Why a decision was made: attribution, rules and a checked narrative; "
+            "published by the explainer once stored in the audit trail.",
+            subjects.TX_EXPLAINED_STREAM),
     Channel(f"{subjects.DEADLETTER_PREFIX}.{{stage}}", DeadLetter,
             "A message that a stage could not process, with the reason and the original body.",
             subjects.DEADLETTER_STREAM),

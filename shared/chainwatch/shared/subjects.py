@@ -18,6 +18,9 @@ TX_RAW = f"{PREFIX}.tx.raw"
 TX_SCORED = f"{PREFIX}.tx.scored"
 """One risk decision per transaction, published after its audit row is durable."""
 
+TX_EXPLAINED = f"{PREFIX}.tx.explained"
+"""Why a decision was made (attribution, rules, narrative), published after it is stored."""
+
 DEADLETTER_PREFIX = f"{PREFIX}.deadletter"
 """Messages a stage could not process, with the reason: ``chainwatch.deadletter.<stage>``."""
 
@@ -54,6 +57,14 @@ TX_SCORED_STREAM = StreamSpec(
     description="Risk decisions, one per txid, each already written to the audit trail",
 )
 
+TX_EXPLAINED_STREAM = StreamSpec(
+    name="CHAINWATCH_TX_EXPLAINED",
+    subjects=(TX_EXPLAINED,),
+    max_age=timedelta(days=30),
+    duplicate_window=timedelta(hours=2),
+    description="Explanations of decisions, one per txid, each already in the audit trail",
+)
+
 DEADLETTER_STREAM = StreamSpec(
     name="CHAINWATCH_DEADLETTER",
     subjects=(f"{DEADLETTER_PREFIX}.>",),
@@ -62,7 +73,12 @@ DEADLETTER_STREAM = StreamSpec(
     description="Messages that could not be processed, with the stage and the reason",
 )
 
-ALL_STREAMS: tuple[StreamSpec, ...] = (TX_RAW_STREAM, TX_SCORED_STREAM, DEADLETTER_STREAM)
+ALL_STREAMS: tuple[StreamSpec, ...] = (
+    TX_RAW_STREAM,
+    TX_SCORED_STREAM,
+    TX_EXPLAINED_STREAM,
+    DEADLETTER_STREAM,
+)
 
 
 # Mempool and chain events from ingest, beside the transactions themselves. Defined in

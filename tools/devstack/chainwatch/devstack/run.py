@@ -53,6 +53,7 @@ def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
     }
     specs = [
         ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
+        ServiceSpec("explainer", "chainwatch.explainer", {"CHAINWATCH_EXPLAINER_HEALTH_PORT": "0"}),
         ServiceSpec("lightning", "chainwatch.lightning", {"CHAINWATCH_LIGHTNING_HEALTH_PORT": "0"}),
         ServiceSpec("dashboard", "chainwatch.dashboard", dashboard_env),
         ServiceSpec("learner", "chainwatch.learner", {"CHAINWATCH_LEARNER_HEALTH_PORT": "0"}),
