@@ -1,0 +1,134 @@
+"""Self-healing against a real NATS and PostgreSQL: requests, guards, outcomes, audit rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from nats.aio.client import Client as NATS
+
+from chainwatch.drift.healing import Healer, HealingPolicy, crosses
+from chainwatch.shared.drift import DriftDetected, DriftFinding, DriftKind, DriftWindow
+from chainwatch.shared.registry import MODEL_CHAMPION, ModelPointer
+from chainwatch.shared.retraining import RETRAIN_STREAM, RetrainRequest
+
+POLICY = HealingPolicy(
+    retrain_on=frozenset({DriftKind.FEATURE, DriftKind.PERFORMANCE}),
+    min_features=3,
+    cooldown_s=60.0,
+    timeout_s=3600.0,
+)
+
+
+def _event(event_id: str, *, retrain: bool = True) -> DriftDetected:
+    now = datetime.now(UTC)
+    return DriftDetected(
+        event_id=event_id,
+        kind=DriftKind.FEATURE,
+        detected_at=now,
+        summary="3 of 53 features drifted: fee_rate_sat_vb (PSI 1.20), ...",
+        findings=[DriftFinding(subject="fee_rate_sat_vb", test="ks", statistic=0.4, psi=1.2)],
+        window=DriftWindow(first_seq=51, last_seq=250, first_at=now, last_at=now, size=200),
+        model_versions={"batch": "v1"},
+        retrain=retrain,
+    )
+
+
+async def _steps(pool: asyncpg.Pool) -> list[tuple[str, str | None]]:
+    rows = await pool.fetch("SELECT step, event_id FROM drift_retrain ORDER BY id")
+    return [(r["step"], r["event_id"]) for r in rows]
+
+
+async def _requests(nc: NATS) -> list[RetrainRequest]:
+    js = nc.jetstream()
+    last = (await js.stream_info(RETRAIN_STREAM.name)).state.last_seq
+    found = []
+    for seq in range(1, last + 1):
+        msg = await js.get_msg(RETRAIN_STREAM.name, seq)
+        found.append(RetrainRequest.model_validate_json(msg.data or b""))
+    return found
+
+
+def test_the_policy_needs_enough_features_and_a_listed_kind() -> None:
+    assert crosses(POLICY, DriftKind.FEATURE, 3)
+    assert not crosses(POLICY, DriftKind.FEATURE, 2)
+    assert crosses(POLICY, DriftKind.PERFORMANCE, 1)
+    assert not crosses(POLICY, DriftKind.ANOMALY, 5)
+
+
+async def test_one_request_at_a_time_until_promotion_then_serving_then_cool_down(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    healer = Healer(private_nc.jetstream(), fresh_pool, POLICY)
+
+    await healer.on_event(_event("e1"))
+    await healer.on_event(_event("e2"))  # the first is still open
+    await healer.on_event(_event("e0", retrain=False))  # below the policy: nothing at all
+    [request] = await _requests(private_nc)
+    assert request.requested_by == "drift" and "e1" in request.reason
+    assert "decisions 51-250" in request.reason
+
+    promoted_at = datetime.now(UTC)
+    await healer.on_promotion(ModelPointer("v2", "file:///models", promoted_at, "run-1"))
+    await healer.on_served("v1", 300, promoted_at)  # still the old model: not serving yet
+    await healer.on_served("v2", 301, promoted_at + timedelta(seconds=1))
+    await healer.on_event(_event("e3"))  # within the cool-down
+
+    assert await _steps(fresh_pool) == [
+        ("requested", "e1"),
+        ("suppressed", "e2"),
+        ("promoted", "e1"),
+        ("serving", None),
+        ("suppressed", "e3"),
+    ]
+    rows = await fresh_pool.fetch("SELECT step, model_version, detail FROM drift_retrain")
+    details = {r["step"]: r for r in rows}
+    assert details["promoted"]["model_version"] == "v2"
+    assert "sequence 301" in details["serving"]["detail"]
+    assert "cool-down" in rows[-1]["detail"] and "still open" in rows[1]["detail"]
+    assert len(await _requests(private_nc)) == 1
+
+
+async def test_a_refusal_by_the_gate_closes_the_request_and_a_restart_remembers_it(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    healer = Healer(private_nc.jetstream(), fresh_pool, POLICY)
+    await healer.on_event(_event("e1"))
+
+    restarted = Healer(private_nc.jetstream(), fresh_pool, POLICY)
+    await restarted.restore()
+    assert restarted.open is not None and restarted.open.event_id == "e1"
+    await restarted.poll()  # nothing decided yet
+    assert restarted.open is not None
+
+    await fresh_pool.execute(
+        "INSERT INTO training_run (run_id, trigger, model_name, candidate_version, "
+        "champion_version, decision, reasons, decided_at) "
+        "VALUES ('run-2', 'drift', $1, 'v9', 'v1', 'refused', $2::jsonb, now())",
+        MODEL_CHAMPION,
+        json.dumps(["PR-AUC 0.1 is worse than the serving v1's 0.8"]),
+    )
+    await restarted.poll()
+
+    assert restarted.open is None
+    row = await fresh_pool.fetchrow("SELECT * FROM drift_retrain WHERE step = 'refused'")
+    assert row is not None and row["model_version"] == "v9" and row["run_id"] == "run-2"
+    assert "worse than" in row["detail"]
+
+
+async def test_a_request_nobody_answers_times_out(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    quick = HealingPolicy(POLICY.retrain_on, 3, cooldown_s=0.0, timeout_s=0.0)
+    healer = Healer(private_nc.jetstream(), fresh_pool, quick)
+    await healer.on_event(_event("e1"))
+
+    await healer.poll()
+    await healer.on_event(_event("e2"))  # no cool-down, nothing open: asked again
+
+    assert await _steps(fresh_pool) == [
+        ("requested", "e1"),
+        ("timed_out", "e1"),
+        ("requested", "e2"),
+    ]
