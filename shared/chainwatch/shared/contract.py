@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chainwatch.shared import subjects
+from chainwatch.shared.drift import DRIFT_DETECTED, DRIFT_STREAM, DriftDetected
 from chainwatch.shared.explanations import ExplainedTransaction
 from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
 from chainwatch.shared.fee_events import FEES_ESTIMATE, FEES_STREAM, FeeEstimate
@@ -72,4 +73,8 @@ CHANNELS: tuple[Channel, ...] = (
             "Fee-rate recommendations per confirmation target (1, 3, 6, 144 blocks, economy), "
             "with the projected blocks they come from; published by the fees service.",
             FEES_STREAM),
+    Channel(DRIFT_DETECTED, DriftDetected,
+            "Drift in the features, the predictions, a tier's errors or the anomaly rate, with "
+            "its evidence; published by the drift service once stored.",
+            DRIFT_STREAM),
 )  # fmt: skip

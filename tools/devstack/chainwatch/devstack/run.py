@@ -57,6 +57,7 @@ def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
         ServiceSpec("lightning", "chainwatch.lightning", {"CHAINWATCH_LIGHTNING_HEALTH_PORT": "0"}),
         ServiceSpec("dashboard", "chainwatch.dashboard", dashboard_env),
         ServiceSpec("learner", "chainwatch.learner", {"CHAINWATCH_LEARNER_HEALTH_PORT": "0"}),
+        ServiceSpec("drift", "chainwatch.drift", {"CHAINWATCH_DRIFT_HEALTH_PORT": "0"}),
     ]
     ingest_env = {"CHAINWATCH_INGEST_MODE": "live", "CHAINWATCH_INGEST_HEALTH_PORT": "0"}
     if args.offline:
