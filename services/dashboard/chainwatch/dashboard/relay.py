@@ -5,7 +5,9 @@ comes from the audit trail, so nothing here is durable and nothing is acknowledg
 message that does not decode is counted, logged and skipped; the feed goes on.
 
 Verdicts on ``chainwatch.review.verdict`` are relayed too, as ``case`` frames naming the
-txid, so a queue open on one dashboard replica redraws a case decided on another.
+txid, so a queue open on one dashboard replica redraws a case decided on another; and
+explanations on ``chainwatch.tx.explained`` as ``explained`` frames, so a case page that
+says "explanation pending" shows the explanation the moment it is stored.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from chainwatch.shared.verdicts import REVIEW_VERDICT
 
 logger = logging.getLogger(__name__)
 
+TX_EXPLAINED = f"{subjects.PREFIX}.tx.explained"
+"""The explainer's subject; published only once the explanation is in ``audit_explanation``."""
+
 
 class DecisionRelay:
     """Subscribes to scored decisions and broadcasts each one as a feed frame."""
@@ -48,11 +53,13 @@ class DecisionRelay:
         self.undecodable = 0
         self._sub: Subscription | None = None
         self._verdicts: Subscription | None = None
+        self._explained: Subscription | None = None
 
     async def start(self) -> None:
         """Subscribe, and return once the server knows of the subscriptions."""
         self._sub = await self.nc.subscribe(self.subject, cb=self._on_message)
         self._verdicts = await self.nc.subscribe(REVIEW_VERDICT, cb=self._on_verdict)
+        self._explained = await self.nc.subscribe(TX_EXPLAINED, cb=self._on_explained)
         await self.nc.flush()
         logger.info("relaying %s to the live feed", self.subject)
 
@@ -62,8 +69,9 @@ class DecisionRelay:
         sub, self._sub = self._sub, None
         if not self.nc.is_closed:
             await sub.unsubscribe()
-            if self._verdicts is not None:
-                await self._verdicts.unsubscribe()
+            for extra in (self._verdicts, self._explained):
+                if extra is not None:
+                    await extra.unsubscribe()
         logger.info("stopped relaying %s after %d decisions", self.subject, self.relayed)
 
     async def _on_message(self, msg: Msg) -> None:
@@ -75,14 +83,20 @@ class DecisionRelay:
             logger.exception("could not relay a message on %s", msg.subject)
 
     async def _on_verdict(self, msg: Msg) -> None:
-        # Only the txid is needed: the page fetches the case's row as it now stands.
+        self._txid_frame("case", msg)
+
+    async def _on_explained(self, msg: Msg) -> None:
+        self._txid_frame("explained", msg)
+
+    def _txid_frame(self, kind: str, msg: Msg) -> None:
+        """Broadcast ``{"type": kind, "txid": ...}``: pages fetch the rest as it now stands."""
         try:
             txid = json.loads(msg.data)["txid"]
         except (ValueError, KeyError, TypeError):
-            logger.warning("skipping an undecodable verdict on %s", msg.subject)
+            logger.warning("skipping an undecodable message on %s", msg.subject)
             return
         if isinstance(txid, str):
-            self.hub.broadcast(json.dumps({"type": "case", "txid": txid}))
+            self.hub.broadcast(json.dumps({"type": kind, "txid": txid}))
 
     def relay(self, subject: str, data: bytes) -> None:
         """Decode one message and broadcast it; count and skip it when it does not decode."""
