@@ -9,6 +9,14 @@ from datetime import UTC, datetime
 import asyncpg
 
 from chainwatch.scorer.audit import write_decisions
+from chainwatch.shared.explanations import (
+    AttributionMethod,
+    ExplainedTransaction,
+    FeatureContribution,
+    ModelAttribution,
+    Narrative,
+    NarrativePath,
+)
 from chainwatch.shared.feature_specs import FEATURE_NAMES
 from chainwatch.shared.schemas import (
     Exposure,
@@ -140,3 +148,59 @@ async def insert_decisions(
     """Write decisions to ``audit_decision`` with the scorer's own writer."""
     seqs = list(stream_seqs) if stream_seqs is not None else [0] * len(decisions)
     await write_decisions(pool, decisions, seqs)
+
+
+def make_explanation(decision: ScoredTransaction, row_hash: str) -> ExplainedTransaction:
+    """An explanation as the explainer publishes it: TreeSHAP of the batch model, template text."""
+    contributions = [
+        ("exposure_sanctions", "exposure to sanctions", 0.62, "exposure to sanctions 62%", 1.84),
+        ("fee_rate_sat_vb", "fee rate", 59.6, "fee rate 59.6 sat/vB", 0.41),
+        ("output_count", "outputs", 2.0, "outputs 2", -0.22),
+        ("round_1e5_output_share", "round outputs", 0.5, "round outputs 50%", 0.18),
+        ("in_share_v0_p2wpkh", "v0_p2wpkh inputs", 1.0, "v0_p2wpkh inputs 100%", -0.09),
+    ]
+    expected, rest = -3.1, 0.1
+    output = expected + sum(c[4] for c in contributions) + rest
+    return ExplainedTransaction(
+        txid=decision.txid,
+        explained_at=datetime.now(UTC),
+        decided_at=decision.decided_at,
+        risk_score=decision.risk_score,
+        band=decision.band,
+        flagged=decision.flagged,
+        deciding_tier=decision.deciding_tier,
+        decision_reason=decision.decision_reason,
+        decision_row_hash=row_hash,
+        attribution=ModelAttribution(
+            method=AttributionMethod.TREESHAP,
+            model_name="screening-xgb",
+            model_version="xgb-test-1",
+            framework="xgboost",
+            expected_log_odds=expected,
+            output_log_odds=output,
+            expected_proba=0.043,
+            output_proba=0.25,
+            contributions=[
+                FeatureContribution(
+                    name=n, label=lb, unit="", value=v, value_text=t, log_odds=lo, proba=lo / 10
+                )
+                for n, lb, v, t, lo in contributions
+            ],
+            rest_log_odds=rest,
+            rest_proba=0.01,
+            rest_count=49,
+            additivity_error_log_odds=0.0,
+            reproduced=True,
+        ),
+        rules=[],
+        evidence="test evidence",
+        narrative=Narrative(
+            text=(
+                "The transaction pays 62% of its value to an address on a sanctions list "
+                f"({LABELLED_ADDRESS}). The sanctions rule is a hard override: band Severe."
+            ),
+            path=NarrativePath.TEMPLATE,
+            fallback_reason="no API key configured",
+            latency_ms=0.4,
+        ),
+    )

@@ -27,9 +27,9 @@ from chainwatch.shared.schemas import RiskBand, ScoredTransaction, Tier
 from .conftest import PASSWORD, Accounts, PublishRaw, PublishScored, ServedDashboard
 from .factories import (
     CHANGE_ADDRESS,
-    LABELLED_ADDRESS,
     insert_decisions,
     make_decision,
+    make_explanation,
     make_transaction,
     mixer_exposure,
     sanctions_hit,
@@ -88,56 +88,24 @@ def _backlog(now: datetime) -> list[ScoredTransaction]:
     ]
 
 
-async def _explain(pool: asyncpg.Pool, decision: ScoredTransaction) -> bool:
-    """Store an explanation as the explainer does, when its table exists here."""
-    if not await pool.fetchval("SELECT to_regclass('audit_explanation') IS NOT NULL"):
-        return False
+async def _explain(pool: asyncpg.Pool, decision: ScoredTransaction) -> None:
+    """Store an explanation of ``decision`` as the explainer does."""
     row_hash = await pool.fetchval(
         "SELECT row_hash FROM audit_decision WHERE txid = $1", decision.txid
     )
-    contributions = [
-        ("exposure_sanctions_share", "sanctions exposure", "sanctions exposure 62%", 1.84),
-        ("fee_rate_sat_vb", "fee rate", "fee rate 59.6 sat/vB", 0.41),
-        ("output_count", "outputs", "outputs 2", -0.22),
-        ("round_amount_share", "round amounts", "round amounts 50%", 0.18),
-        ("input_type_share_v0_p2wpkh", "P2WPKH inputs", "P2WPKH inputs 100%", -0.09),
-    ]
-    message = {
-        "txid": decision.txid,
-        "explained_at": datetime.now(UTC).isoformat(),
-        "attribution": {
-            "method": "treeshap",
-            "model_name": "screening-xgb",
-            "model_version": "xgb-test-1",
-            "expected_log_odds": -3.1,
-            "output_log_odds": -0.88,
-            "contributions": [
-                {"name": n, "label": lb, "value_text": t, "log_odds": v}
-                for n, lb, t, v in contributions
-            ],
-            "rest_log_odds": 0.0,
-            "rest_count": 41,
-        },
-        "narrative": {
-            "path": "template",
-            "text": (
-                "The transaction pays 62% of its value to an address on a sanctions list "
-                f"({LABELLED_ADDRESS}). The sanctions rule is a hard override: band Severe."
-            ),
-        },
-    }
+    message = make_explanation(decision, bytes(row_hash).hex())
     await pool.execute(
         """
         INSERT INTO audit_explanation (txid, decision_row_hash, explained_at, deciding_tier,
             attribution_method, model_version, narrative_path, narrative_latency_ms, explanation)
-        VALUES ($1, $2, now(), $3, 'treeshap', 'xgb-test-1', 'template', 1.5, $4)
+        VALUES ($1, $2, $3, $4, 'treeshap', 'xgb-test-1', 'template', 0.4, $5)
         """,
         decision.txid,
         row_hash,
+        message.explained_at,
         decision.deciding_tier.value,
-        json.dumps(message),
+        message.model_dump_json(),
     )
-    return True
 
 
 async def _sign_in(page: Page, base_url: str, username: str) -> None:
@@ -207,13 +175,13 @@ async def test_an_analyst_reviews_a_live_alert_end_to_end(
     assert "Test Mixer" in body
     assert "Explanation pending" in body
     # The explainer stores its explanation, then publishes it: the open page draws it.
-    explained = await _explain(pool, alert)
-    if explained:
-        await nc.publish(TX_EXPLAINED, json.dumps({"txid": alert.txid}).encode())
-        await expect(page.locator("svg.shap-chart")).to_be_visible()
-        body = await page.inner_text("main")
-        assert "sanctions exposure 62%" in (await page.text_content("svg.shap-chart") or "")
-        assert "narrative: template" in body
+    await _explain(pool, alert)
+    await nc.publish(TX_EXPLAINED, json.dumps({"txid": alert.txid}).encode())
+    await expect(page.locator("svg.shap-chart")).to_be_visible()
+    body = await page.inner_text("main")
+    assert "exposure to sanctions 62%" in (await page.text_content("svg.shap-chart") or "")
+    assert "narrative: template" in body
+    assert "no API key configured" in body
     await page.screenshot(path=ARTIFACTS / "dashboard-case.png", full_page=True)
 
     await page.check('input[name="verdict"][value="true_positive"]')
@@ -254,6 +222,7 @@ async def test_the_case_report_stands_alone(
 ) -> None:
     alert = make_decision(RiskBand.HIGH, rule_hits=[sanctions_hit(0.3)])
     await insert_decisions(pool, alert)
+    await _explain(pool, alert)
     page = await browser.new_page()
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
@@ -267,6 +236,8 @@ async def test_the_case_report_stands_alone(
     for heading in ("1. Decision", "2. Scores of every tier", "7. Features", "8. Verdict trail"):
         assert heading in text
     assert "fee rate" in text and "sat/vB" in text
+    assert "sanctions list" in text and "template used because no API key configured" in text
+    assert await page.locator("svg.shap-chart").count() == 1
     max_width = await page.evaluate("getComputedStyle(document.body).maxWidth")
     assert max_width == "860px", "its own stylesheet applies under its strict policy"
     assert fetched[-1].endswith("/report"), "the report loads nothing besides itself"

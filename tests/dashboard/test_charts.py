@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from chainwatch.dashboard.cases.explanations import Contribution, explanation_from
 from chainwatch.dashboard.charts import score_bar, shap_chart
+from chainwatch.shared.schemas import RiskBand
+
+from .factories import make_decision, make_explanation
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -67,27 +72,19 @@ def test_score_bar_fills_in_proportion() -> None:
     assert re.fullmatch(r"#[0-9a-f]{6}", fill.get("fill", ""))
 
 
-def test_an_explainer_message_reads_as_an_explanation() -> None:
-    message = {
-        "attribution": {
-            "method": "treeshap",
-            "model_name": "screening-xgb",
-            "model_version": "v3",
-            "expected_log_odds": -2.0,
-            "output_log_odds": -0.5,
-            "contributions": [
-                {"name": "a", "label": "A", "value_text": "A 1", "log_odds": 0.5},
-                {"name": "b", "label": "B", "value_text": "B 2", "log_odds": 1.2},
-            ],
-            "rest_log_odds": -0.2,
-            "rest_count": 7,
-        },
-        "narrative": {"path": "claude", "text": "Because.", "fallback_reason": None},
-    }
+def test_the_explainers_message_reads_as_an_explanation() -> None:
+    decision = make_decision(RiskBand.SEVERE)
+    message = make_explanation(decision, "ab" * 32).model_dump(mode="json")
 
-    explanation = explanation_from(message, "ab" * 32)
+    explanation = explanation_from(message, "cd" * 32)
 
-    assert [c.value_text for c in explanation.contributions] == ["B 2", "A 1", "7 other features"]
-    assert explanation.base_value == -2.0
-    assert explanation.path == "claude" and explanation.narrative == "Because."
-    assert explanation.model == "screening-xgb v3"
+    texts = [c.value_text for c in explanation.contributions]
+    assert texts[:2] == ["exposure to sanctions 62%", "fee rate 59.6 sat/vB"], "largest first"
+    assert texts[-1] == "49 other features"
+    assert explanation.base_value == -3.1
+    total = sum(c.contribution for c in explanation.contributions)
+    assert explanation.output_value == pytest.approx(explanation.base_value + total)
+    assert explanation.path == "template" and "sanctions list" in explanation.narrative
+    assert explanation.fallback_reason == "no API key configured"
+    assert explanation.model == "screening-xgb xgb-test-1"
+    assert explanation.reproduced is True

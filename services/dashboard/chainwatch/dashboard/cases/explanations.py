@@ -4,7 +4,8 @@ The explainer stores one row per explained decision in ``audit_explanation``, wh
 ``explanation`` column is the ``chainwatch.tx.explained`` message as published. Until
 that table exists (the explainer is not deployed, or not migrated yet) or holds the
 decision, every case reads "explanation pending". The message is read as JSON and mapped
-here field by field, so the dashboard keeps working while the explainer's message grows.
+here field by field (the fields of ``chainwatch.shared.explanations.ExplainedTransaction``),
+so the dashboard keeps working while the explainer's message grows new fields.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Explanation:
     explained_at: datetime | None
     row_hash: str
     """The explanation's own place in its hash chain, hex."""
+    narrative_model: str = ""
+    """The Claude model that wrote the narrative, when Claude did."""
+    reproduced: bool | None = None
+    """False when the explained model's output differs from the score the scorer recorded."""
 
 
 async def load_explanation(pool: asyncpg.Pool, txid: str) -> Explanation | None:
@@ -106,6 +111,8 @@ def explanation_from(message: Mapping[str, Any], row_hash: str = "") -> Explanat
         attribution_note=str(message.get("attribution_note", "")),
         explained_at=_time(message.get("explained_at")),
         row_hash=row_hash,
+        narrative_model=str(narrative.get("model") or ""),
+        reproduced=attribution.get("reproduced") if attribution else None,
     )
 
 
