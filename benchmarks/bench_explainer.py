@@ -220,7 +220,7 @@ def main() -> int:
         type=Path,
         default=Path(os.environ.get("CHAINWATCH_DATA_DIR", "../shared/data")),
     )
-    parser.add_argument("--batch", type=int, default=64, help="decisions per explainer batch")
+    parser.add_argument("--batch", type=int, default=256, help="decisions per explainer batch")
     parser.add_argument("--no-service", action="store_true", help="skip the NATS+Postgres run")
     args = parser.parse_args()
     if not (args.data_dir / "PROVENANCE.md").exists():

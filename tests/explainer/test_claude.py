@@ -20,7 +20,7 @@ from chainwatch.explainer.evidence import build_evidence
 from chainwatch.explainer.modelcache import ModelCache
 from chainwatch.explainer.narrator import Case, Narrator
 from chainwatch.explainer.rules import rule_evidence
-from chainwatch.explainer.settings import ClaudeSettings
+from chainwatch.explainer.settings import ClaudeSettings, ExplainerSettings
 from chainwatch.explainer.template import template_narrative
 from chainwatch.shared.explanations import NarrativePath
 from chainwatch.shared.schemas import ScoredTransaction
@@ -195,6 +195,11 @@ def test_breaker_opens_after_consecutive_failures_and_closes_after_its_cooldown(
     breaker.check()  # half open: one request may try
     breaker.succeeded()
     assert breaker.consecutive == 0 and breaker.opened_at is None
+
+
+def test_a_batch_budget_longer_than_the_ack_wait_is_refused() -> None:
+    with pytest.raises(ValueError, match="must exceed narrative_budget_s"):
+        ExplainerSettings(narrative_budget_s=55.0, ack_wait_s=60.0)
 
 
 def test_placeholder_keys_are_refused_and_an_empty_key_means_none() -> None:

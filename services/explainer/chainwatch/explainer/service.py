@@ -78,7 +78,8 @@ class Explainer:
 
     async def handle(self, batch: Sequence[bus.Delivery[ScoredTransaction]]) -> None:
         started = time.perf_counter()
-        chosen = [d for d in batch if self.wanted(d.message)]
+        unique = {d.message.txid: d for d in reversed(batch) if self.wanted(d.message)}
+        chosen = list(reversed(unique.values()))  # one per txid, the first delivered, in order
         if not chosen:
             return
 

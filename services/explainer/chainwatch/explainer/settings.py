@@ -8,9 +8,9 @@ the real API by accident.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chainwatch.shared.registry import RegistrySettings
@@ -77,3 +77,13 @@ class ExplainerSettings(BaseSettings):
     nats: NatsSettings = Field(default_factory=NatsSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @model_validator(mode="after")
+    def _batch_finishes_before_redelivery(self) -> Self:
+        if self.ack_wait_s < self.narrative_budget_s + 10:
+            raise ValueError(
+                f"ack_wait_s ({self.ack_wait_s:g}) must exceed narrative_budget_s "
+                f"({self.narrative_budget_s:g}) by 10 s, or a batch waiting for Claude is "
+                "delivered again before it is done"
+            )
+        return self
