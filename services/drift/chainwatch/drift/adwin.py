@@ -53,11 +53,11 @@ class Rise:
 class RisingMean:
     """ADWIN over values in [0, 1], remembering where each value came from.
 
-    When ADWIN cuts its window, the mean of the dropped part is the level before the change
-    (``baseline``). The part it keeps can still hold values from before the change, so its
-    mean is compared with the baseline after every later value too: the rise is reported
-    once it reaches ``min_increase`` (with at least ``MIN_NEWER`` values kept), at most
-    once per cut.
+    When ADWIN detects a change, the mean of the older part it drops is the level before the
+    change (``baseline``). River then empties the window and ADWIN starts over on the new
+    values; their mean is compared with the baseline after every value: the rise is
+    reported once it reaches ``min_increase`` with at least ``MIN_NEWER`` new values, at
+    most once per detected change.
     """
 
     def __init__(self, delta: float, min_increase: float) -> None:
@@ -88,7 +88,12 @@ class RisingMean:
 
         Every change ADWIN detects, rise or fall, is kept in ``last_change``.
         """
-        width_before, mean_before = self.width, self.mean
+        if self._adwin.drift_detected:
+            # River empties ADWIN's window on the update after a detection: start afresh.
+            self._points.clear()
+            width_before, mean_before = 0, 0.0
+        else:
+            width_before, mean_before = self.width, self.mean
         self._adwin.update(value)
         self._points.append((seq, at))
         if self._adwin.drift_detected:
