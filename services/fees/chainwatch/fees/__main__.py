@@ -24,7 +24,7 @@ from chainwatch.fees.settings import FeesSettings
 from chainwatch.fees.train import default_version, register, train_fee_model
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.errors import TransientError
-from chainwatch.shared.fee_events import FEES_STREAM
+from chainwatch.shared.fee_events import FEES_ESTIMATE, FEES_STREAM
 from chainwatch.shared.logs import configure_logging
 from chainwatch.shared.model_store import ModelStore
 from chainwatch.shared.registry import current_pointer, open_store
@@ -68,7 +68,7 @@ async def serve(settings: FeesSettings, stop: asyncio.Event) -> None:
 
         await service.start()
         stack.push_async_callback(service.stop)
-        logger.info("fees ready: estimates on %s", FEES_STREAM.subjects[0])
+        logger.info("fees ready: estimates on %s", FEES_ESTIMATE)
         await service.run(stop)
     logger.info("fees stopped")
 
