@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import pickle
 import time
 from collections.abc import AsyncIterator, Callable
@@ -217,3 +219,50 @@ async def test_online_tier_decides_only_once_trusted(
         assert online.model_version == "online-10" and "not trusted" in online.note
     assert all(d.deciding_tier is Tier.ONLINE for d in trusted)
     assert all("online model online-400 is trusted" in d.decision_reason for d in trusted)
+
+
+async def test_a_model_answering_nan_abstains_and_never_lowers_a_decision(
+    labels: LabelBook, block574200: list[Transaction]
+) -> None:
+    from chainwatch.scorer.models import ServedModel
+    from chainwatch.shared.schemas import RiskBand
+
+    sanctioned = next(t for t in block574200 if t.txid.startswith("41f366c2"))
+    broken = ServedModel(
+        name=MODEL_ONLINE, version="broken", framework="river", threshold=0.5, card={},
+        predict_proba=lambda x: np.full(len(x), np.nan), n_verdicts=10_000,
+        class_counts={"true": 5000, "false": 5000},
+    )  # fmt: skip
+    cascade = Cascade(HeuristicTier(), RiskBands())
+    cascade.models = dataclasses.replace(cascade.models, online=broken, champion=broken)
+
+    decisions = await _decide(cascade, labels, [sanctioned, *block574200[:20]])
+
+    assert decisions[0].band is RiskBand.SEVERE and decisions[0].flagged
+    for decision in decisions:
+        assert decision.deciding_tier is Tier.HEURISTIC
+        assert all(math.isfinite(t.risk_score) for t in decision.tiers)
+        online = next(t for t in decision.tiers if t.tier is Tier.ONLINE)
+        assert "no usable score" in online.note
+        ScoredTransaction.model_validate_json(decision.model_dump_json())  # consumers can read it
+
+
+async def test_a_bad_artifact_does_not_end_the_watch(
+    nc: NATS, tmp_path: Path, cascade: Cascade
+) -> None:
+    js = nc.jetstream()
+    store = FilesystemStore(tmp_path / "models")
+    bad_card = _card(MODEL_ONLINE, "bad", "river", n_verdicts="lots", class_counts=[1, 2])
+    await store.put_version(MODEL_ONLINE, "bad", {"model.pkl": b"not a pickle"}, bad_card)
+    blob, extra = _river_model(50)
+    await store.put_version(MODEL_ONLINE, "good", {"model.pkl": blob},
+                            _card(MODEL_ONLINE, "good", "river", **extra))  # fmt: skip
+    watchers = start_watchers(js, store, cascade)
+    try:
+        await promote(js, MODEL_ONLINE, "bad", store=store, run_id="test")
+        await promote(js, MODEL_ONLINE, "good", store=store, run_id="test")
+        await _until(lambda: getattr(cascade.models.online, "version", "") == "good")
+    finally:
+        for task in watchers:
+            task.cancel()
+    assert all(not task.done() or task.cancelled() for task in watchers)

@@ -169,6 +169,8 @@ class Exposure(WireModel):
 class ScoredTransaction(WireModel):
     """A risk decision (subject ``chainwatch.tx.scored``), published once its audit row exists."""
 
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
+
     schema_version: Literal[1] = 1
     txid: Txid
     decided_at: AwareDatetime

@@ -20,7 +20,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from chainwatch.shared import subjects
 from chainwatch.shared.schemas import RiskBand, Tier, Txid, WireModel
@@ -137,3 +137,11 @@ class ReviewVerdict(WireModel):
     features: dict[str, float | None] = Field(
         default_factory=dict, description="The feature vector of the decision; null = unknown"
     )
+
+    model_config = ConfigDict(frozen=True, extra="ignore", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _label_matches_verdict(self) -> ReviewVerdict:
+        if self.label != self.verdict.label:
+            raise ValueError(f"label {self.label} contradicts verdict {self.verdict.value}")
+        return self

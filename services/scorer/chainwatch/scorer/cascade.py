@@ -19,6 +19,7 @@ tier that could score is recorded, abstentions with their reason, and the challe
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ from chainwatch.shared.schemas import (
     Tier,
     TierOutput,
 )
+
+logger = logging.getLogger(__name__)
 
 _ANOMALY_COLUMN = feature_index("anomaly_score")
 
@@ -79,13 +82,12 @@ class Cascade:
     def online_trusted(self, model: ServedModel | None) -> tuple[bool, str]:
         if model is None:
             return False, "no online model published yet"
-        learned = int(model.card.get("n_verdicts", 0))
-        per_class = model.card.get("class_counts", {})
-        fewest = min((int(v) for v in per_class.values()), default=0) if per_class else 0
+        learned, per_class = model.n_verdicts, model.class_counts
+        fewest = min(per_class.values(), default=0)
         need_total, need_each = self.policy.online_min_verdicts, self.policy.online_min_per_class
         if learned < need_total:
             return False, f"learned {learned} verdicts, trusted from {need_total}"
-        if len(per_class) < 2 or fewest < self.policy.online_min_per_class:
+        if len(per_class) < 2 or fewest < need_each:
             return False, f"fewest verdicts of one class {fewest}, trusted from {need_each}"
         return True, f"learned {learned} verdicts"
 
@@ -110,18 +112,22 @@ class Cascade:
             rules_note = f"{len(result.rule_hits)} rule hit(s)"
             tiers = [_abstained(Tier.HEURISTIC, rules_note, result.risk_score)]
             versions: dict[str, str] = {}
-            if online is not None and models.online is not None:
+            if online is not None and models.online is not None and _finite(online[i]):
                 note = trust_note if trusted else f"not trusted: {trust_note}"
                 tiers.append(_tier(Tier.ONLINE, models.online, online[i], note))
                 versions["online"] = models.online.version
+            elif models.online is not None:
+                tiers.append(_abstained(Tier.ONLINE, f"{models.online.version}: no usable score"))
             else:
                 tiers.append(_abstained(Tier.ONLINE, trust_note))
-            if champion is not None and models.champion is not None:
+            if champion is not None and models.champion is not None and _finite(champion[i]):
                 tiers.append(_tier(Tier.BATCH, models.champion, champion[i], "champion"))
                 versions["batch"] = models.champion.version
+            elif models.champion is not None:
+                tiers.append(_abstained(Tier.BATCH, f"{models.champion.version}: no usable score"))
             else:
                 tiers.append(_abstained(Tier.BATCH, "no model loaded"))
-            if challenger is not None and models.challenger is not None:
+            if challenger is not None and models.challenger is not None and _finite(challenger[i]):
                 note = "challenger, shadow: recorded, never deciding"
                 tiers.append(_tier(Tier.BATCH, models.challenger, challenger[i], note))
                 versions["batch_challenger"] = models.challenger.version
@@ -149,10 +155,10 @@ class Cascade:
                 max(result.risk_score, self.bands.severe),
                 ("sanctions exposure: hard override to Severe"),
             )
-        if trusted and online is not None and models.online is not None:
+        if trusted and online is not None and models.online is not None and _finite(online[i]):
             tier, score = Tier.ONLINE, float(online[i])
             reason = f"online model {models.online.version} is trusted"
-        elif champion is not None and models.champion is not None:
+        elif champion is not None and models.champion is not None and _finite(champion[i]):
             tier, score = Tier.BATCH, float(champion[i])
             reason = f"batch champion {models.champion.version}"
             if models.online is None or not trusted:
@@ -169,7 +175,26 @@ class Cascade:
 
 
 def _predict(model: ServedModel | None, matrix: np.ndarray) -> np.ndarray | None:
-    return None if model is None else np.clip(model.predict_proba(matrix), 0.0, 1.0)
+    """The model's probabilities, NaN where it gave no finite answer; None when it failed.
+
+    A tier whose model fails or answers NaN abstains for that transaction: a broken model
+    must never lower a decision (NaN compares false, and would slip under the floor).
+    """
+    if model is None:
+        return None
+    try:
+        scores = np.asarray(model.predict_proba(matrix), dtype=np.float64)
+    except Exception:  # the model is at fault, not the transactions: the tier abstains
+        logger.exception("%s %s failed to predict; its tier abstains", model.name, model.version)
+        return None
+    if scores.shape != (len(matrix),):
+        logger.error("%s %s answered shape %s", model.name, model.version, scores.shape)
+        return None
+    return np.where(np.isfinite(scores), np.clip(scores, 0.0, 1.0), np.nan)
+
+
+def _finite(score: float) -> bool:
+    return bool(np.isfinite(score))
 
 
 def _abstained(tier: Tier, note: str, risk_score: float = 0.0) -> TierOutput:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,28 @@ class ServedModel:
     """The framework's own model object (xgboost.Booster, lightgbm.Booster, River model)."""
     columns: tuple[int, ...] = ()
     """Indexes into the full feature row, in the order the model expects them."""
+    n_verdicts: int = 0
+    """Online models: analysts' verdicts learned (the card's ``n_verdicts``)."""
+    class_counts: dict[str, int] = field(default_factory=dict)
+    """Online models: verdicts learned per class, ``{"true": n, "false": m}``."""
+
+
+def _threshold(name: str, version: str, card: dict[str, Any]) -> float:
+    value = card.get("threshold", 0.5)
+    if not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ModelRefusedError(name, version, f"threshold {value!r} is not a number in [0, 1]")
+    return float(value)
+
+
+def smoke_test(model: ServedModel) -> ServedModel:
+    """Refuse a model that cannot score: it must answer a probability for an empty row."""
+    try:
+        out = model.predict_proba(np.zeros((2, len(FEATURE_NAMES))))
+    except Exception as exc:  # whatever the framework raises, the model is unusable
+        raise ModelRefusedError(model.name, model.version, f"cannot predict: {exc!r}") from exc
+    if np.shape(out) != (2,) or not np.all(np.isfinite(out)) or not np.all((out >= 0) & (out <= 1)):
+        raise ModelRefusedError(model.name, model.version, f"answers {out!r}, not probabilities")
+    return model
 
 
 def _columns(name: str, version: str, card: dict[str, Any]) -> tuple[int, ...]:
@@ -55,8 +77,11 @@ def _columns(name: str, version: str, card: dict[str, Any]) -> tuple[int, ...]:
             f"this scorer computes {FEATURE_SET_VERSION!r}",
         )
     index = {n: i for i, n in enumerate(FEATURE_NAMES)}
-    unknown = [f for f in card.get("feature_names", []) if f not in index]
-    if unknown or not card.get("feature_names"):
+    names = card.get("feature_names")
+    if not isinstance(names, list) or not all(isinstance(f, str) for f in names):
+        raise ModelRefusedError(name, version, "feature_names is not a list of names")
+    unknown = [f for f in names if f not in index]
+    if unknown or not names:
         raise ModelRefusedError(name, version, f"unknown or missing features {unknown[:5]}")
     return tuple(index[f] for f in card["feature_names"])
 
@@ -94,7 +119,7 @@ def load_batch_model(name: str, version: str, loaded: LoadedModel) -> ServedMode
         name=name,
         version=version,
         framework=framework,
-        threshold=float(card.get("threshold", 0.5)),
+        threshold=_threshold(name, version, card),
         card=card,
         predict_proba=predict,
         native=native,
@@ -111,7 +136,10 @@ def load_online_model(name: str, version: str, loaded: LoadedModel) -> ServedMod
     card = dict(loaded.card)
     columns = _columns(name, version, card)
     names = [FEATURE_NAMES[c] for c in columns]
-    model = pickle.loads(loaded.files["model.pkl"])  # noqa: S301 - our own registry, digest-checked
+    try:
+        model = pickle.loads(loaded.files["model.pkl"])  # noqa: S301 - our registry, digest-checked
+    except Exception as exc:  # a corrupt or foreign pickle: refuse it, keep serving
+        raise ModelRefusedError(name, version, f"model.pkl does not load: {exc!r}") from exc
 
     def predict(x: Vector) -> Vector:
         clean = np.nan_to_num(x[:, list(columns)], nan=0.0)
@@ -121,13 +149,21 @@ def load_online_model(name: str, version: str, loaded: LoadedModel) -> ServedMod
         ]
         return np.asarray(out, dtype=np.float64)
 
+    n_verdicts, class_counts = card.get("n_verdicts", 0), card.get("class_counts", {})
+    counts_ok = isinstance(class_counts, dict) and all(
+        isinstance(v, int) and v >= 0 for v in class_counts.values()
+    )
+    if not isinstance(n_verdicts, int) or n_verdicts < 0 or not counts_ok:
+        raise ModelRefusedError(name, version, "n_verdicts or class_counts malformed")
     return ServedModel(
         name=name,
         version=version,
         framework="river",
-        threshold=float(card.get("threshold", 0.5)),
+        threshold=_threshold(name, version, card),
         card=card,
         predict_proba=predict,
         native=model,
         columns=columns,
+        n_verdicts=n_verdicts,
+        class_counts={str(k): int(v) for k, v in class_counts.items()},
     )

@@ -22,6 +22,7 @@ from chainwatch.scorer.models import (
     ServedModel,
     load_batch_model,
     load_online_model,
+    smoke_test,
 )
 from chainwatch.shared.errors import ChainwatchError
 from chainwatch.shared.model_store import LoadedModel, ModelStore
@@ -56,15 +57,22 @@ async def watch_model(js: JetStreamContext, store: ModelStore, cascade: Cascade,
             continue
         try:
             loaded = await store.get_version(name, pointer.version)
-            model = await asyncio.to_thread(loader, name, pointer.version, loaded)
+            model = await asyncio.to_thread(_load, loader, name, pointer.version, loaded)
         except ModelRefusedError as exc:
             logger.error("%s; still serving %s", exc, current.version if current else "nothing")
             continue
-        except (ChainwatchError, OSError, KeyError, ValueError) as exc:
+        except (ChainwatchError, OSError) as exc:
             logger.error("cannot load %s %s: %s", name, pointer.version, exc)
+            continue
+        except Exception:  # a bad artifact must never end the watch: the next version may be fine
+            logger.exception("loading %s %s failed; still serving the last", name, pointer.version)
             continue
         _swap(cascade, slot, model, tier, current)
         logger.info("now serving %s %s (promoted %s)", name, model.version, pointer.promoted_at)
+
+
+def _load(loader: Loader, name: str, version: str, loaded: LoadedModel) -> ServedModel:
+    return smoke_test(loader(name, version, loaded))
 
 
 def _swap(
