@@ -56,6 +56,7 @@ class DecisionMonitor:
             settings.psi_threshold,
             settings.alpha,
             settings.flag_rate_min_change,
+            min_window=settings.window_size // 2,
         )
         self.anomaly = AnomalyRate(
             settings.anomaly_threshold, settings.anomaly_delta, settings.anomaly_min_increase

@@ -6,7 +6,8 @@ configuration produced first: the first ``bootstrap_size`` decisions after start
 every champion promotion. The window's risk scores are compared with it as a feature is
 (PSI and KS or chi-square on the reference's bins); the flagged share by a chi-square test
 of the two proportions, and only a change of at least ``flag_rate_min_change`` counts. Both
-p-values are Holm-adjusted together.
+p-values are Holm-adjusted together. Only decisions made after the reference's are compared
+(at least ``min_window`` of them), so a window never straddles a change of model.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ class PredictionDrift:
         psi_threshold: float,
         alpha: float,
         flag_rate_min_change: float,
+        min_window: int,
     ) -> None:
         self.bootstrap_size = bootstrap_size
         self.bins = bins
         self.psi_threshold = psi_threshold
         self.alpha = alpha
         self.flag_rate_min_change = flag_rate_min_change
+        self.min_window = min_window
         self._collecting: list[Observation] = []
         self._scores: FeatureDistribution | None = None
         self._flag_rate = 0.0
@@ -69,8 +72,12 @@ class PredictionDrift:
         self._collecting = []
 
     def check(self, observations: list[Observation]) -> CheckResult | None:
-        """Compare the window with the reference; None while the reference is incomplete."""
-        if self._scores is None or self.info is None or not observations:
+        """Compare the window with the reference; None while either is too small."""
+        if self._scores is None or self.info is None or self.info.window is None:
+            return None
+        after = self.info.window.last_seq
+        observations = [o for o in observations if o.seq > after]
+        if len(observations) < self.min_window:
             return None
         rows = self.info.rows
         scores = np.array([o.risk_score for o in observations], dtype=np.float64)
