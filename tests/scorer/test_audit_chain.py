@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from chainwatch.scorer.audit import write_decisions
+from chainwatch.scorer.audit import read_decisions, write_decisions
 from chainwatch.scorer.verify import CHANGED, UNLINKED, verify_chain
 from chainwatch.shared.schemas import RiskBand, ScoredTransaction, Tier, TierOutput
 
@@ -149,3 +149,14 @@ async def test_deleted_row_breaks_the_link(fresh_pool: asyncpg.Pool) -> None:
     assert (
         "rows were removed" in report.first_break.problem or report.first_break.problem == UNLINKED
     )
+
+
+async def test_recorded_decisions_read_back_as_they_were_written(fresh_pool: asyncpg.Pool) -> None:
+    decisions = [_decision(n, risk=0.05 * n) for n in range(1, 6)]
+    await write_decisions(fresh_pool, decisions, list(range(5)))
+
+    recorded = await read_decisions(fresh_pool, [d.txid for d in decisions])
+
+    assert len(recorded) == 5
+    for decision in decisions:
+        assert recorded[decision.txid].model_dump() == decision.model_dump()

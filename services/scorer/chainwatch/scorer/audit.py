@@ -8,6 +8,7 @@ only supplies the values.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import asyncpg
@@ -91,3 +92,45 @@ async def write_decisions(
 
     rows = await pool.fetch(_INSERT, *columns)
     return {r["txid"] for r in rows}
+
+
+async def read_decisions(pool: asyncpg.Pool, txids: Sequence[str]) -> dict[str, ScoredTransaction]:
+    """The decisions the audit trail holds for ``txids``, exactly as they were recorded.
+
+    A redelivered transaction is re-decided, but what is published must be what was
+    audited: the models or the labels may have changed in between.
+    """
+    names = ", ".join(name for name, _ in _COLUMNS)
+    rows = await pool.fetch(
+        f"SELECT {names} FROM audit_decision WHERE txid = ANY($1::text[])",  # noqa: S608 - constant columns
+        list(txids),
+    )
+    return {row["txid"]: _decision_of(row) for row in rows}
+
+
+def _decision_of(row: asyncpg.Record) -> ScoredTransaction:
+    return ScoredTransaction.model_validate(
+        {
+            "txid": row["txid"],
+            "decided_at": row["decided_at"],
+            "risk_score": row["risk_score"],
+            "band": row["band"],
+            "flagged": row["flagged"],
+            "deciding_tier": row["deciding_tier"],
+            "decision_reason": row["decision_reason"],
+            "tiers": json.loads(row["tiers"]),
+            "rule_hits": json.loads(row["rule_hits"]),
+            "exposure": json.loads(row["exposure"]),
+            "anomaly_score": row["anomaly_score"],
+            "features": json.loads(row["features"]),
+            "feature_set_version": row["feature_set_version"],
+            "model_versions": json.loads(row["model_versions"]),
+            "value_out": row["value_out_sat"],
+            "fee": row["fee_sat"],
+            "vsize": row["vsize"],
+            "input_count": row["input_count"],
+            "output_count": row["output_count"],
+            "source": row["source"],
+            "latency_ms": row["latency_ms"],
+        }
+    )

@@ -18,7 +18,7 @@ import asyncpg
 from nats.js import JetStreamContext
 
 from chainwatch.scorer import metrics
-from chainwatch.scorer.audit import write_decisions
+from chainwatch.scorer.audit import read_decisions, write_decisions
 from chainwatch.scorer.bands import RiskBands
 from chainwatch.scorer.cascade import Cascade, CascadePolicy
 from chainwatch.scorer.exposure import (
@@ -35,7 +35,7 @@ from chainwatch.shared import bus, subjects
 from chainwatch.shared.db import DATABASE_ERRORS
 from chainwatch.shared.errors import TransientError
 from chainwatch.shared.logs import log_context
-from chainwatch.shared.schemas import RawTransaction
+from chainwatch.shared.schemas import RawTransaction, ScoredTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,7 @@ class Scorer:
             exposures = await self.exposure.assess([raw.tx for raw in raws])
             decisions = self.cascade.decide_batch(raws, exposures)
             written = await write_decisions(self.pool, decisions, [d.stream_seq for d in batch])
+            decisions = await self._as_recorded(decisions, written, batch)
         except asyncpg.PostgresError as exc:
             if isinstance(exc, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError):
                 raise
@@ -131,6 +132,24 @@ class Scorer:
                         decision.risk_score,
                         decision.deciding_tier.value,
                     )
+
+    async def _as_recorded(
+        self,
+        decisions: list[ScoredTransaction],
+        written: set[str],
+        batch: Sequence[bus.Delivery[RawTransaction]],
+    ) -> list[ScoredTransaction]:
+        """Replace each decision the audit trail already held with the recorded one."""
+        earlier = [d.txid for d in decisions if d.txid not in written]
+        if not earlier:
+            return decisions
+        recorded = await read_decisions(self.pool, earlier)
+        first_seen = {d.message.tx.txid for d in batch if d.num_delivered == 1}
+        for txid in earlier:
+            if txid in first_seen:  # not a redelivery: someone decided this txid before us
+                with log_context(txid=txid, subject=subjects.TX_RAW):
+                    logger.warning("txid already in the audit trail; publishing that decision")
+        return [recorded.get(d.txid, d) for d in decisions]
 
     async def _maybe_prune_taints(self) -> None:
         store = self.exposure.store
