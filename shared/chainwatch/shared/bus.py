@@ -73,6 +73,7 @@ async def connect(settings: NatsSettings, name: str) -> NATS:
         "error_cb": on_error,
         "disconnected_cb": on_disconnect,
         "reconnected_cb": on_reconnect,
+        "inbox_prefix": settings.inbox,
     }
     if settings.user:
         options["user"] = settings.user
@@ -110,15 +111,21 @@ def stream_config(spec: subjects.StreamSpec) -> StreamConfig:
 async def ensure_streams(
     js: JetStreamContext, specs: Sequence[subjects.StreamSpec] = subjects.ALL_STREAMS
 ) -> None:
-    """Create each stream, or bring an existing one to the configuration named here."""
+    """Create each stream, or bring an existing one to the configuration named here.
+
+    A new stream has one replica. The replicas of an existing one are left as they are: on a
+    cluster the operator raises them (docs/operations.md), and a service restarting must not
+    bring them back down to one.
+    """
     for spec in specs:
         config = stream_config(spec)
         try:
-            await js.stream_info(spec.name)
+            info = await js.stream_info(spec.name)
         except nats.js.errors.NotFoundError:
             await js.add_stream(config)
             logger.info("created stream %s", spec.name)
         else:
+            config.num_replicas = info.config.num_replicas
             await js.update_stream(config)
 
 

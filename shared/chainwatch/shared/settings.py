@@ -28,10 +28,26 @@ class NatsSettings(BaseSettings):
     creds_file: Path | None = Field(None, description="NATS .creds file (JWT + nkey)")
     connect_timeout_s: float = Field(5.0, gt=0)
     connect_attempts: int = Field(30, ge=1, description="Attempts at start-up before giving up")
+    inbox_prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Prefix of reply inboxes; unset: _INBOX.<user> with a user, else _INBOX",
+    )
 
     @property
     def servers(self) -> list[str]:
         return [u.strip() for u in self.url.split(",") if u.strip()]
+
+    @property
+    def inbox(self) -> str:
+        """Where replies to this client go: a user may subscribe to its own inboxes only.
+
+        With a user and no explicit prefix it is ``_INBOX.<user>``, which is what the
+        server's permissions for that user allow (deploy/nats/accounts.conf).
+        """
+        if self.inbox_prefix:
+            return self.inbox_prefix
+        return f"_INBOX.{self.user}" if self.user else "_INBOX"
 
 
 class DatabaseSettings(BaseSettings):
