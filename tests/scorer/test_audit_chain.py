@@ -160,3 +160,57 @@ async def test_recorded_decisions_read_back_as_they_were_written(fresh_pool: asy
     assert len(recorded) == 5
     for decision in decisions:
         assert recorded[decision.txid].model_dump() == decision.model_dump()
+
+
+async def _cli(database_url: str, *args: str) -> tuple[int, str]:
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chainwatch.scorer.verify", *args,
+        env={"DATABASE_URL": database_url, "PATH": ""},
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, _ = await asyncio.wait_for(cli.communicate(), 60)
+    assert cli.returncode is not None
+    return cli.returncode, stdout.decode()
+
+
+async def test_a_rewritten_chain_is_caught_by_an_anchor(
+    fresh_pool: asyncpg.Pool, fresh_database_url: str
+) -> None:
+    await write_decisions(fresh_pool, [_decision(n) for n in range(1, 6)], list(range(5)))
+    code, anchor = await _cli(fresh_database_url, "anchor")
+    assert code == 0 and anchor.startswith("5:")
+
+    # Edit row 3 and recompute its hash and every later one: the chain alone looks whole.
+    await _tamper(fresh_pool, "UPDATE audit_decision SET risk_score = 0.01 WHERE chain_seq = 3")
+    async with fresh_pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE audit_decision DISABLE TRIGGER audit_decision_append_only")
+        for seq in range(3, 6):
+            await conn.execute(
+                """
+                WITH previous AS (SELECT row_hash FROM audit_decision WHERE chain_seq = $1 - 1)
+                UPDATE audit_decision a SET
+                    prev_hash = (SELECT row_hash FROM previous),
+                    row_hash = sha256(
+                        (SELECT row_hash FROM previous) || audit_decision_canonical(a)
+                    )
+                WHERE chain_seq = $1
+                """,
+                seq,
+            )
+        await conn.execute("ALTER TABLE audit_decision ENABLE TRIGGER audit_decision_append_only")
+
+    assert (await _cli(fresh_database_url, "verify"))[0] == 0, "the rewrite fools the chain"
+    code, out = await _cli(fresh_database_url, "verify", "--anchor", anchor.strip())
+    assert code == 1 and "chain_seq=5" in out and "rewritten" in out
+
+
+async def test_a_replaced_canonical_function_is_reported(
+    fresh_pool: asyncpg.Pool, fresh_database_url: str
+) -> None:
+    await write_decisions(fresh_pool, [_decision(1)], [1])
+    await fresh_pool.execute(
+        """CREATE OR REPLACE FUNCTION audit_decision_canonical(d audit_decision) RETURNS bytea
+           LANGUAGE sql STABLE AS $$ SELECT convert_to(d.txid, 'UTF8') $$"""
+    )
+    code, out = await _cli(fresh_database_url, "verify")
+    assert code == 1 and "audit_decision_canonical" in out
