@@ -209,3 +209,31 @@ def test_escalations_teach_nothing() -> None:
     )  # fmt: skip
     assert not model.learn(verdict, 1)
     assert model.n_verdicts == 0 and model.last_seq == 1
+
+
+class _FlakyStore(FilesystemStore):
+    """A store whose first write fails, as an S3 endpoint that is briefly away."""
+
+    failures = 1
+
+    async def put_version(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise OSError("store unreachable")
+        return await super().put_version(*args, **kwargs)
+
+
+async def test_a_failed_checkpoint_loses_no_verdict(
+    js: JetStreamContext, tmp_path: Path, decisions: dict[str, list[ScoredTransaction]]
+) -> None:
+    store = _FlakyStore(tmp_path / "models")
+    settings = LearnerSettings(durable=f"learner-{uuid.uuid4().hex[:8]}")
+    verdicts = [_verdict(d, Verdict.TRUE_POSITIVE) for d in decisions["consolidation"][:3]]
+    await _publish(js, verdicts)
+
+    learner = await _run_learner(js, store, settings, until=3)
+
+    pointer = await current_pointer(js, MODEL_ONLINE)
+    assert store.failures == 0 and pointer is not None
+    checkpoint = OnlineModel.from_checkpoint(await store.get_version(MODEL_ONLINE, pointer.version))
+    assert checkpoint.learned_ids == {v.verdict_id for v in verdicts} == learner.model.learned_ids

@@ -11,7 +11,9 @@ checkpoint's state, so each verdict is learned exactly once into the model that 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import math
 import time
 from collections.abc import Sequence
 
@@ -70,19 +72,26 @@ class Learner:
         await self.consumer.run(stop)
 
     async def handle(self, batch: Sequence[bus.Delivery[ReviewVerdict]]) -> None:
+        # Learn into a copy; it becomes the model only once its checkpoint is promoted, so a
+        # failed checkpoint leaves nothing learned that a redelivery would then skip.
+        candidate = copy.deepcopy(self.model)
         learned = 0
         for delivery in batch:
             verdict = delivery.message
             with log_context(txid=verdict.txid, subject=REVIEW_VERDICT):
-                if self.model.learn(verdict, delivery.stream_seq):
+                if candidate.learn(verdict, delivery.stream_seq):
                     learned += 1
                     logger.info("learned %s from %s", verdict.verdict.value, verdict.analyst)
         if learned:
-            await self.checkpoint()
+            await self.checkpoint(candidate)
+        self.model = candidate
 
-    async def checkpoint(self) -> None:
+    async def checkpoint(self, model: OnlineModel) -> None:
         started = time.perf_counter()
-        files, card = self.model.artifacts()
+        probe = model.predict_proba({})
+        if not math.isfinite(probe):
+            raise ValueError(f"model predicts {probe} after learning: not promoted")
+        files, card = model.artifacts()
         version = await self.store.put_version(MODEL_ONLINE, card["version"], files, card)
         await promote(self.js, MODEL_ONLINE, version.version, store=self.store, run_id="learner")
         self.checkpoints += 1
@@ -90,5 +99,5 @@ class Learner:
             "checkpoint %s promoted in %.1f ms (%d verdicts)",
             version.version,
             (time.perf_counter() - started) * 1000,
-            self.model.n_verdicts,
+            model.n_verdicts,
         )
