@@ -12,8 +12,8 @@ from chainwatch.drift.window import Observation
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _observation(seq: int, score: float) -> Observation:
-    return Observation(seq, NOW, (), score, score >= 0.6, None)
+def _observation(seq: int, score: float, version: str | None = None) -> Observation:
+    return Observation(seq, NOW, (), score, score >= 0.6, None, version)
 
 
 def _drift() -> PredictionDrift:
@@ -44,15 +44,19 @@ def test_scores_that_rise_after_the_reference_are_drift_and_say_how_much() -> No
     assert flag.window_value - flag.reference_value > 0.3
 
 
-def test_a_window_never_straddles_a_change_of_model() -> None:
+def test_a_comparison_never_straddles_a_change_of_model() -> None:
     rng = np.random.default_rng(2)
     drift = _drift()
-    old_model = [_observation(i, s) for i, s in enumerate(rng.beta(4, 3, 100), start=1)]
-    drift.restart()  # a new champion serves from here
-    new_model = [_observation(100 + i, s) for i, s in enumerate(rng.beta(1, 12, 260), start=1)]
-    for o in new_model:
+    drift.restart("v2")  # promoted; the scorer still decides with v1 for a while
+    old_model = [_observation(i, s, "v1") for i, s in enumerate(rng.beta(4, 3, 100), start=1)]
+    new_model = [
+        _observation(100 + i, s, "v2") for i, s in enumerate(rng.beta(1, 12, 260), start=1)
+    ]
+    for o in old_model + new_model:
         drift.observe(o)
 
+    assert drift.info is not None and drift.info.window is not None
+    assert drift.info.window.first_seq == 101  # the bootstrap skipped v1's decisions
     assert drift.check(old_model + new_model[:150]) is None  # nothing after the reference yet
     result = drift.check((old_model + new_model)[-200:])  # 110 after the reference
     assert result is not None and not result.drifted

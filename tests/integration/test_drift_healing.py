@@ -347,9 +347,9 @@ async def test_era_changes_fire_drift_retrain_and_a_new_model_serves(system: Sys
         "decisions": len(decisions),
         "era_boundaries": {era: d["seq"] for era, d in boundaries.items()},
         "detection": delays,
-        "feature_events": [
-            {"window": [e["first_seq"], e["last_seq"]], "summary": e["summary"]}
-            for e in feature_events
+        "events": [
+            {"kind": e["kind"], "window": [e["first_seq"], e["last_seq"]], "summary": e["summary"]}
+            for e in events
         ],
         "retraining": [
             {"request_id": s["request_id"], "step": s["step"], "detail": s["detail"]} for s in steps

@@ -69,7 +69,7 @@ class DecisionMonitor:
         self, name: str, version: str | None, card: Mapping[str, Any] | None, why: str = ""
     ) -> ActiveReference | None:
         """Re-base on the promoted champion (None: no champion serves any more)."""
-        self.predictions.restart()
+        self.predictions.restart(version)
         if version is None or card is None:
             self.reference.bootstrap(why or f"no version of {name} serves")
             return None

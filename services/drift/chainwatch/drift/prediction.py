@@ -6,8 +6,10 @@ configuration produced first: the first ``bootstrap_size`` decisions after start
 every champion promotion. The window's risk scores are compared with it as a feature is
 (PSI and KS or chi-square on the reference's bins); the flagged share by a chi-square test
 of the two proportions, and only a change of at least ``flag_rate_min_change`` counts. Both
-p-values are Holm-adjusted together. Only decisions made after the reference's are compared
-(at least ``min_window`` of them), so a window never straddles a change of model.
+p-values are Holm-adjusted together. Reference and windows hold only decisions scored by
+the champion version that serves now (none, before the first), and a window only decisions
+made after the reference's (at least ``min_window``): a comparison never straddles a
+change of model, however late a scorer swaps it in.
 """
 
 from __future__ import annotations
@@ -42,14 +44,16 @@ class PredictionDrift:
         self._scores: FeatureDistribution | None = None
         self._flag_rate = 0.0
         self._mean_score = 0.0
+        self.version: str | None = None
         self.info: DriftReference | None = None
 
-    def restart(self) -> None:
-        """Forget the reference: the serving model changed; collect a new one."""
+    def restart(self, version: str | None) -> None:
+        """The champion changed to ``version``: forget the reference, collect a new one."""
         self._collecting, self._scores, self.info = [], None, None
+        self.version = version
 
     def observe(self, observation: Observation) -> None:
-        if self._scores is not None:
+        if self._scores is not None or observation.batch_version != self.version:
             return
         self._collecting.append(observation)
         if len(self._collecting) < self.bootstrap_size:
@@ -64,8 +68,8 @@ class PredictionDrift:
             source="bootstrap",
             rows=window.size,
             description=(
-                f"risk scores and flags of the first {window.size} decisions after start or "
-                f"promotion (sequences {window.first_seq}-{window.last_seq})"
+                f"risk scores and flags of the first {window.size} decisions by batch model "
+                f"{self.version or 'none'} (sequences {window.first_seq}-{window.last_seq})"
             ),
             window=window,
         )
@@ -76,7 +80,9 @@ class PredictionDrift:
         if self._scores is None or self.info is None or self.info.window is None:
             return None
         after = self.info.window.last_seq
-        observations = [o for o in observations if o.seq > after]
+        observations = [
+            o for o in observations if o.seq > after and o.batch_version == self.version
+        ]
         if len(observations) < self.min_window:
             return None
         rows = self.info.rows

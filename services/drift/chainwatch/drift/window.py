@@ -31,6 +31,8 @@ class Observation:
     risk_score: float
     flagged: bool
     anomaly_score: float | None
+    batch_version: str | None = None
+    """The batch champion's version that scored the decision, if one did."""
 
     @classmethod
     def of(cls, decision: ScoredTransaction, seq: int, names: Sequence[str]) -> Observation:
@@ -45,6 +47,7 @@ class Observation:
             risk_score=decision.risk_score,
             flagged=decision.flagged,
             anomaly_score=decision.anomaly_score,
+            batch_version=decision.model_versions.get("batch"),
         )
 
 
