@@ -83,10 +83,14 @@ async def connect(settings: NatsSettings, name: str) -> NATS:
 
     for attempt in range(1, settings.connect_attempts + 1):
         try:
-            client = await nats.connect(**options)  # type: ignore[arg-type]
-        except (OSError, nats.errors.Error) as exc:
+            # nats-py may keep retrying an unreachable server by itself: bound each attempt.
+            client = await asyncio.wait_for(
+                nats.connect(**options),  # type: ignore[arg-type]
+                timeout=settings.connect_timeout_s * 2,
+            )
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
             if attempt == settings.connect_attempts:
-                raise TransientError(f"nats unreachable at {settings.url}: {exc}") from exc
+                raise TransientError(f"nats unreachable at {settings.url}: {exc!r}") from exc
             delay_s = min(5.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
             logger.info("nats not reachable (%s), retry in %.1fs", exc, delay_s)
             await asyncio.sleep(delay_s)
@@ -225,10 +229,11 @@ class BatchConsumer(Generic[M]):
     """A durable pull consumer that hands decoded batches to a handler.
 
     The handler must make its work durable before it returns; then the batch is acked.
-    When it raises an error listed in ``transient_errors`` the batch is nak'd with a delay
-    and tried again however often that takes. Any other error is taken as a sign that one
-    message in the batch is poison: the batch is retried one message at a time, and a
-    message that still fails after ``max_attempts`` deliveries is dead-lettered.
+    When it raises an error listed in ``transient_errors`` (a dependency is down) the batch
+    is retried in place with backoff, however long that takes, without redelivery. Any other
+    error is taken as a sign that one message in the batch is poison: the batch is retried
+    one message at a time, and a message that still fails after ``max_attempts`` deliveries
+    is dead-lettered.
     """
 
     def __init__(
@@ -263,6 +268,7 @@ class BatchConsumer(Generic[M]):
         self.transient_errors = transient_errors
         self.processed = 0
         self.dead_lettered = 0
+        self._stopping = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch, handle and ack until ``stop`` is set; the batch in hand is finished first."""
@@ -276,6 +282,7 @@ class BatchConsumer(Generic[M]):
         sub = await self.js.pull_subscribe(
             self.subject, durable=self.durable, stream=self.stream, config=config
         )
+        self._stopping = stop
         logger.info("consuming %s as %s", self.subject, self.durable)
         try:
             while not stop.is_set():
@@ -316,10 +323,9 @@ class BatchConsumer(Generic[M]):
             return
 
         try:
-            await self.handler([d for _, d in deliveries])
-        except self.transient_errors as exc:
-            logger.warning("batch of %d failed, will retry: %s", len(deliveries), exc)
-            for msg, _ in deliveries:
+            await self._handle_through_outages(deliveries)
+        except self.transient_errors:
+            for msg, _ in deliveries:  # stopping while the outage lasts: leave them for later
                 await msg.nak(delay=self.retry_delay_s)
             return
         except Exception as exc:
@@ -335,9 +341,33 @@ class BatchConsumer(Generic[M]):
             await msg.ack()
         self.processed += len(deliveries)
 
+    async def _handle_through_outages(self, deliveries: list[tuple[Msg, Delivery[M]]]) -> None:
+        """Run the handler, retrying in place while it fails for a transient reason.
+
+        The messages stay with this consumer meanwhile (``in_progress`` keeps their ack
+        wait from running out), so an outage neither redelivers them nor counts against
+        ``max_attempts``, which is kept for failures of the messages themselves.
+        """
+        delay_s = self.retry_delay_s
+        while True:
+            try:
+                await self.handler([d for _, d in deliveries])
+            except self.transient_errors as exc:
+                if self._stopping.is_set():
+                    raise
+                logger.warning("batch of %d waits for a dependency: %s", len(deliveries), exc)
+                for msg, _ in deliveries:
+                    with contextlib.suppress(nats.errors.Error):  # the bus may be what is down
+                        await msg.in_progress()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay_s)
+                delay_s = min(delay_s * 2, self.ack_wait_s / 2)
+            else:
+                return
+
     async def _handle_one(self, msg: Msg, delivery: Delivery[M]) -> None:
         try:
-            await self.handler([delivery])
+            await self._handle_through_outages([(msg, delivery)])
         except self.transient_errors as exc:
             logger.warning("message failed, will retry: %s", exc)
             await msg.nak(delay=self.retry_delay_s)
