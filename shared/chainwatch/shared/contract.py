@@ -20,16 +20,21 @@ from chainwatch.shared.mempool_events import (
     TxEvicted,
     TxReplaced,
 )
+from chainwatch.shared.onboarding import ONBOARDING_SCORE, OnboardingReply, OnboardingRequest
 from chainwatch.shared.schemas import DeadLetter, RawTransaction, ScoredTransaction, WireModel
 from chainwatch.shared.verdicts import REVIEW_STREAM, REVIEW_VERDICT, ReviewVerdict
 
 
 @dataclass(frozen=True)
 class Channel:
+    """A subject and the model it carries; ``reply`` is the answer's model on a request subject
+    (request/reply: the answer goes to the requester's inbox, not to a subject of its own)."""
+
     subject: str
     model: type[WireModel]
     description: str
     stream: subjects.StreamSpec | None
+    reply: type[WireModel] | None = None
 
 
 CHANNELS: tuple[Channel, ...] = (
@@ -77,4 +82,8 @@ CHANNELS: tuple[Channel, ...] = (
             "Drift in the features, the predictions, a tier's errors or the anomaly rate, with "
             "its evidence; published by the drift service once stored.",
             DRIFT_STREAM),
+    Channel(ONBOARDING_SCORE, OnboardingRequest,
+            "Score an applicant at onboarding (request/reply, answered by the onboarding "
+            "service once the decision is in the audit trail).",
+            None, reply=OnboardingReply),
 )  # fmt: skip

@@ -21,8 +21,13 @@ def schema_file_name(subject: str) -> str:
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """Subject → the JSON Schema of the message it carries."""
-    return {channel.subject: _schema(channel.model) for channel in CHANNELS}
+    """Subject → the JSON Schema of the message it carries; ``<subject>.reply`` → the schema
+    of the answer to a request subject."""
+    schemas = {channel.subject: _schema(channel.model) for channel in CHANNELS}
+    for channel in CHANNELS:
+        if channel.reply is not None:
+            schemas[f"{channel.subject}.reply"] = _schema(channel.reply)
+    return schemas
 
 
 def _schema(model: type[WireModel]) -> dict[str, Any]:
@@ -47,24 +52,28 @@ def asyncapi() -> dict[str, Any]:
         if "{stage}" in channel.subject:
             entry["parameters"] = {"stage": {"description": "The stage that gave up"}}
         channels[channel_id] = entry
-        operations[f"receive_{channel_id}"] = {
-            "action": "receive",
-            "channel": {"$ref": f"#/channels/{channel_id}"},
-            "summary": f"Consume {channel.subject}",
+        messages[key] = _message(key, channel.model)
+        if channel.reply is None:
+            operations[f"receive_{channel_id}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{channel_id}"},
+                "summary": f"Consume {channel.subject}",
+            }
+            continue
+        reply_key, reply_id = channel.reply.__name__, f"{channel_id}_reply"
+        channels[reply_id] = {
+            "address": None,
+            "description": f"The answer to a request on {channel.subject}, sent to the "
+            "requester's inbox.",
+            "messages": {reply_key: {"$ref": f"#/components/messages/{reply_key}"}},
         }
-        messages[key] = {
-            "name": key,
-            "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "properties": {
-                    "Nats-Msg-Id": {"type": "string", "description": "de-duplication key"},
-                    "Chainwatch-Schema": {"type": "string", "description": "schema_version"},
-                },
-            },
-            "payload": {"schemaFormat": "application/schema+json;version=draft-2020-12",
-                        "schema": _schema(channel.model)},
-        }  # fmt: skip
+        messages[reply_key] = _message(reply_key, channel.reply, reply=True)
+        operations[f"request_{channel_id}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
+            "summary": f"Request on {channel.subject}; the reply comes to your inbox",
+            "reply": {"channel": {"$ref": f"#/channels/{reply_id}"}},
+        }
 
     streams = {
         s.name: {"subjects": list(s.subjects), "max_age_s": s.max_age.total_seconds()}
@@ -88,6 +97,24 @@ def asyncapi() -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages},
     }
+
+
+def _message(key: str, model: type[WireModel], *, reply: bool = False) -> dict[str, Any]:
+    headers = (
+        {"Chainwatch-Status": {"type": "string", "description": "200, 422, 500 or 503, as HTTP"}}
+        if reply
+        else {
+            "Nats-Msg-Id": {"type": "string", "description": "de-duplication key"},
+            "Chainwatch-Schema": {"type": "string", "description": "schema_version"},
+        }
+    )
+    return {
+        "name": key,
+        "contentType": "application/json",
+        "headers": {"type": "object", "properties": headers},
+        "payload": {"schemaFormat": "application/schema+json;version=draft-2020-12",
+                    "schema": _schema(model)},
+    }  # fmt: skip
 
 
 def render(out_dir: Path) -> dict[Path, str]:

@@ -91,12 +91,19 @@ class Breaker:
 class ClaudeWriter:
     """Asks Claude for a narrative of an evidence document."""
 
-    def __init__(self, settings: ClaudeSettings, client: AsyncAnthropic | None = None) -> None:
+    def __init__(
+        self,
+        settings: ClaudeSettings,
+        client: AsyncAnthropic | None = None,
+        system_prompt: str = SYSTEM_PROMPT,
+    ) -> None:
+        """``system_prompt`` says what to write; other services (onboarding) give their own."""
         if settings.api_key is None:
             raise ValueError("ClaudeWriter needs an API key; without one use the template")
         from anthropic import AsyncAnthropic  # two seconds of import, only when Claude is used
 
         self.settings = settings
+        self.system_prompt = system_prompt
         self.client = client or AsyncAnthropic(
             api_key=settings.api_key.get_secret_value(),
             base_url=settings.base_url,
@@ -123,7 +130,7 @@ class ClaudeWriter:
                 message = await self.client.messages.create(
                     model=self.settings.model,
                     max_tokens=self.settings.max_tokens,
-                    system=SYSTEM_PROMPT,
+                    system=self.system_prompt,
                     messages=[{"role": "user", "content": _prompt(evidence)}],
                 )
             except Exception as exc:  # every SDK failure becomes the template, with a reason

@@ -6,20 +6,24 @@ come from the environment once, here (``TrainerSettings``, ``CHAINWATCH_REGISTRY
 ``build_definitions`` takes them, or ready resources, so tests wire their own servers.
 
 Jobs: ``screening_training`` (data set → features → XGBoost and LightGBM candidates →
-blocking promotion gates → promotion) and ``elliptic`` (the benchmark). Training also runs on a
-schedule and whenever a ``RetrainRequest`` arrives on the bus (the drift service's way in).
+blocking promotion gates → promotion), ``elliptic`` (the benchmark) and
+``onboarding_training`` (the onboarding risk model: ``onboarding_assets``). Screening training
+also runs on a schedule and whenever a ``RetrainRequest`` arrives on the bus (the drift
+service's way in).
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
+from chainwatch.onboarding.settings import OnboardingSettings
 from chainwatch.shared.registry import FilesystemStore, S3Store, open_store
-from chainwatch.trainer import assets, elliptic_assets
+from chainwatch.trainer import assets, elliptic_assets, onboarding_assets
 from chainwatch.trainer.assets import LabelLists
 from chainwatch.trainer.dataset import RecordedTransactions
 from chainwatch.trainer.elliptic_assets import EllipticFolders
 from chainwatch.trainer.ledger import NoLedger, PostgresLedger
+from chainwatch.trainer.onboarding_assets import OnboardingTraining
 from chainwatch.trainer.registry import ModelRegistry
 from chainwatch.trainer.retrain import TRIGGER_TAG, build_retrain_sensor, build_schedule
 from chainwatch.trainer.settings import TrainerSettings
@@ -55,6 +59,7 @@ def build_resources(settings: TrainerSettings) -> dict[str, object]:
             else NoLedger()
         ),
         "elliptic": EllipticFolders(settings.data.data_dir, settings.report_dir),
+        "onboarding": OnboardingTraining(OnboardingSettings()),
     }
 
 
@@ -62,9 +67,9 @@ def build_definitions(
     settings: TrainerSettings, resources: dict[str, object] | None = None
 ) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*assets.ASSETS, *elliptic_assets.ASSETS],
-        asset_checks=assets.CHECKS,
-        jobs=[training_job, elliptic_job],
+        assets=[*assets.ASSETS, *elliptic_assets.ASSETS, *onboarding_assets.ASSETS],
+        asset_checks=[*assets.CHECKS, *onboarding_assets.CHECKS],
+        jobs=[training_job, elliptic_job, onboarding_assets.onboarding_job],
         schedules=[build_schedule(training_job, settings.schedule_cron)],
         sensors=[build_retrain_sensor(training_job, settings.nats, settings.retrain_poll_s)],
         resources=resources if resources is not None else build_resources(settings),

@@ -51,10 +51,16 @@ def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
         "CHAINWATCH_DASHBOARD_PORT": str(args.dashboard_port),
         "CHAINWATCH_DASHBOARD_ENVIRONMENT": "development",  # a session key per run, http cookies
     }
+    # The onboarding model is trained at start when none is promoted (about ten seconds).
+    onboarding_env = {
+        "CHAINWATCH_ONBOARDING_HEALTH_PORT": "0",
+        "CHAINWATCH_ONBOARDING_TRAIN_IF_MISSING": "true",
+    }
     specs = [
         ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
         ServiceSpec("explainer", "chainwatch.explainer", {"CHAINWATCH_EXPLAINER_HEALTH_PORT": "0"}),
         ServiceSpec("lightning", "chainwatch.lightning", {"CHAINWATCH_LIGHTNING_HEALTH_PORT": "0"}),
+        ServiceSpec("onboarding", "chainwatch.onboarding", onboarding_env),
         ServiceSpec("dashboard", "chainwatch.dashboard", dashboard_env),
         ServiceSpec("learner", "chainwatch.learner", {"CHAINWATCH_LEARNER_HEALTH_PORT": "0"}),
         ServiceSpec("drift", "chainwatch.drift", {"CHAINWATCH_DRIFT_HEALTH_PORT": "0"}),
