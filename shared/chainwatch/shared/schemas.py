@@ -13,10 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Txid = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Transaction id, 64 hex")]
-Satoshis = Annotated[int, Field(ge=0, le=21_000_000 * 100_000_000, description="Satoshis")]
+MAX_MONEY_SAT = 21_000_000 * 100_000_000
+MAX_BLOCK_WEIGHT = 4_000_000
+"""No transaction weighs more than a block (BIP 141), nor is its size in bytes larger."""
+Satoshis = Annotated[int, Field(ge=0, le=MAX_MONEY_SAT, description="Satoshis")]
 
 MAX_SEQUENCE = 0xFFFFFFFF
 RBF_SEQUENCE_LIMIT = 0xFFFFFFFE
@@ -75,12 +78,20 @@ class Transaction(WireModel):
     locktime: int = Field(ge=0, le=MAX_SEQUENCE)
     vin: list[TxInput] = Field(min_length=1)
     vout: list[TxOutput] = Field(min_length=1)
-    size: int = Field(gt=0, description="Serialized size, bytes")
-    weight: int = Field(gt=0, description="Weight units (BIP 141)")
-    vsize: int = Field(gt=0, description="Virtual size, vbytes: ceil(weight / 4)")
+    size: int = Field(gt=0, le=MAX_BLOCK_WEIGHT, description="Serialized size, bytes")
+    weight: int = Field(gt=0, le=MAX_BLOCK_WEIGHT, description="Weight units (BIP 141)")
+    vsize: int = Field(
+        gt=0, le=MAX_BLOCK_WEIGHT // 4, description="Virtual size, vbytes: ceil(weight / 4)"
+    )
     fee: Satoshis | None = None
     status: TxStatus = Field(default_factory=TxStatus)
     first_seen: int | None = Field(None, description="When first seen in the mempool, Unix s")
+
+    @model_validator(mode="after")
+    def _money_supply(self) -> Transaction:
+        if self.value_out > MAX_MONEY_SAT:
+            raise ValueError(f"outputs sum to {self.value_out} sat, more than will ever exist")
+        return self
 
     @property
     def is_coinbase(self) -> bool:
