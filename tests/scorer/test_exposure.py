@@ -141,3 +141,20 @@ async def test_expired_taints_are_pruned(taint_pool: asyncpg.Pool) -> None:
 
     assert await store.prune() == 1
     assert list(await store.lookup([f"{'ab' * 32}:0", f"{'ab' * 32}:1"])) == [f"{'ab' * 32}:1"]
+
+
+async def test_an_input_counts_once_per_category(
+    chain: list[Transaction], ransomware_book: LabelBook
+) -> None:
+    """chain[1] spends the labelled output: the label and the output's taint are one input."""
+    tracker = ExposureTracker(ransomware_book, MemoryTaintStore())
+    results = await tracker.assess(chain[:2])
+
+    exposure = _from(results[1])
+    assert exposure is not None and exposure.hops == 0
+    tx = chain[1]
+    labelled_sat = sum(
+        i.prevout.value for i in tx.vin if i.prevout is not None and i.txid == chain[0].txid
+    )
+    total_sat = sum(i.prevout.value for i in tx.vin if i.prevout is not None)
+    assert exposure.share_of_value == pytest.approx(labelled_sat / total_sat, abs=1e-6)
