@@ -235,7 +235,7 @@ class LocalMempoolServer:
             async for data in connection:
                 try:
                     request = json.loads(data)
-                except ValueError:
+                except (ValueError, RecursionError):
                     await connection.close(1003, "not JSON")  # as mempool.space does
                     return
                 if isinstance(request, dict):
@@ -247,9 +247,11 @@ class LocalMempoolServer:
 
     async def _subscribe(self, client: _Client, request: dict[str, Any]) -> None:
         reply: dict[str, Any] = {}
-        if request.get("action") == "want" and isinstance(request.get("data"), list):
-            new = frozenset(request["data"]) - client.wants
-            client.wants = frozenset(request["data"])
+        wanted = request.get("data")
+        if request.get("action") == "want" and isinstance(wanted, list):
+            names = frozenset(w for w in wanted if isinstance(w, str))  # ignore what is not a name
+            new = names - client.wants
+            client.wants = names
             if "blocks" in new:
                 reply["blocks"] = [b.header() for b in self._chain.blocks[-8:]]
             if "mempool-blocks" in new:
