@@ -25,7 +25,7 @@ from chainwatch.fees.book import LiveMempool
 from chainwatch.fees.estimator import FeeEstimator
 from chainwatch.fees.http import FeesHttpServer
 from chainwatch.fees.model import MODEL_NAME, FeeModel
-from chainwatch.fees.service import FeesService
+from chainwatch.fees.service import FeesService, cancel_and_wait
 from chainwatch.fees.settings import FeesSettings
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.fee_events import FEES_ESTIMATE, FeeEstimate
@@ -94,7 +94,7 @@ async def running(nc: NATS, tmp_path: Path, *, warmup_s: float = 0.0) -> AsyncIt
         yield Running(service, estimator, http, js, estimates, arrived)
     finally:
         stop.set()
-        tasks[1].cancel()
+        await cancel_and_wait(tasks[1])
         await asyncio.gather(*tasks, return_exceptions=True)
         await service.stop()
         await sub.unsubscribe()

@@ -19,7 +19,7 @@ from chainwatch.fees.book import LiveMempool
 from chainwatch.fees.estimator import FeeEstimator
 from chainwatch.fees.http import FeesHttpServer
 from chainwatch.fees.model import MODEL_NAME
-from chainwatch.fees.service import FeesService
+from chainwatch.fees.service import FeesService, cancel_and_wait
 from chainwatch.fees.settings import FeesSettings
 from chainwatch.fees.train import default_version, register, train_fee_model
 from chainwatch.shared import bus, subjects
@@ -61,10 +61,10 @@ async def serve(settings: FeesSettings, stop: asyncio.Event) -> None:
         stack.push_async_callback(http.stop)
 
         watcher = asyncio.create_task(service.watch_model(), name="watch-fees-model")
-        stack.callback(watcher.cancel)
+        stack.push_async_callback(cancel_and_wait, watcher)
         if settings.train_if_missing:
             trainer = asyncio.create_task(_train_if_missing(settings, js, store))
-            stack.callback(trainer.cancel)
+            stack.push_async_callback(cancel_and_wait, trainer)
 
         await service.start()
         stack.push_async_callback(service.stop)

@@ -9,10 +9,10 @@ and mempool size). Nothing is acknowledged: the service keeps no durable positio
 streams keep the history. A message that does not decode, or that its handler fails on,
 goes to ``chainwatch.deadletter.fees`` with the reason.
 
-An estimate is published after every judged block and, between blocks, every
-``publish_interval_s`` when the mempool changed. Projecting the blocks runs in a worker
-thread on an immutable copy of the mempool. The current ``fees-lgbm`` version is followed in
-the registry and swapped in when promoted.
+An estimate is published after every judged block (once the warm-up backlog is read) and,
+between blocks, every ``publish_interval_s`` when the mempool changed. Projecting the blocks
+runs in a worker thread on an immutable copy of the mempool. The current ``fees-lgbm``
+version is followed in the registry and swapped in when promoted.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -138,7 +139,8 @@ class FeesService:
             await self._dead_letter(msg, f"{type(exc).__name__}: {exc!s:.500}", type(exc).__name__)
             return
         if isinstance(message, BlockConnected | TxConfirmed):
-            await self._judge_ready_blocks()
+            # While replaying the warm-up backlog, rebuild the state without publishing.
+            await self._judge_ready_blocks(publish=_caught_up(msg))
 
     def apply(self, message: BaseModel) -> None:
         """Change the state as ``message`` says."""
@@ -158,7 +160,7 @@ class FeesService:
             self.estimator.snapshot = message
         metrics.MEMPOOL_TXS.set(len(mempool))
 
-    async def _judge_ready_blocks(self) -> None:
+    async def _judge_ready_blocks(self, *, publish: bool = True) -> None:
         ready = self.blocks.ready(self.estimator.mempool)
         for fees in ready:
             self.estimator.block_mined(fees, int(time.time()))
@@ -173,7 +175,7 @@ class FeesService:
                 _rate(fees.median_fee_rate_sat_vb),
                 outcome or "not judged",
             )
-        if ready:
+        if ready and publish:
             await self.publish_estimate()
 
     async def publish_if_changed(self) -> FeeEstimate | None:
@@ -250,6 +252,22 @@ class FeesService:
             metrics.MODEL_LOADED.labels(model.version).set(1)
             logger.info("now serving %s %s", MODEL_NAME, model.version)
             self._wake.set()
+
+
+async def cancel_and_wait(task: asyncio.Task[None], retry_s: float = 1.0) -> None:
+    """Cancel ``task`` until it is done: a cancellation that lands while nats-py sets up a
+    subscription can be swallowed, and the task would then wait on its queue for ever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=retry_s)
+
+
+def _caught_up(msg: Msg) -> bool:
+    """True when nothing older is waiting behind this message in its consumer."""
+    try:
+        return msg.metadata.num_pending == 0
+    except nats.errors.NotJSMessageError:
+        return True
 
 
 def _rate(value: float | None) -> str:
