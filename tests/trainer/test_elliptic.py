@@ -95,7 +95,10 @@ def test_benchmark_job_reports_beside_the_paper_and_shows_the_collapse(
     after = [f for s, f in forest.per_step_f1.items() if s >= 43 and f is not None]
     assert np.mean(before) > 0.8 and np.mean(after) < 0.3
     assert forest.published == {"precision": 0.956, "recall": 0.670, "f1": 0.788, "micro_f1": 0.977}
-    if not torch_available():
+    if torch_available():  # the optional extra: the GCN trains on the graph and is reported
+        assert "gcn" in by_model and by_model["gcn"].per_step_f1
+        assert by_model["gcn"].published["f1"] == 0.628
+    else:
         assert "PyTorch is not installed" in report.skipped["gcn"]
 
     markdown = (tmp_path / "reports" / MARKDOWN_FILE).read_text()
