@@ -87,6 +87,9 @@ async def test_navigation_shows_users_to_admins_only(
         "/feed",
         "/models",
         "/drift",
+        "/fees",
+        "/lightning",
+        "/onboarding",
     ]
     assert _LINKS.findall(admin_nav.group(1))[-1] == "/admin/users"
     assert 'aria-current="page"' in analyst_nav.group(1)

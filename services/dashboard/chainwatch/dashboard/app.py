@@ -40,6 +40,7 @@ from chainwatch.dashboard.routes import (
     docs,
     health,
     operations,
+    panels,
     ws,
 )
 from chainwatch.dashboard.settings import DashboardSettings
@@ -83,7 +84,7 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         app.add_exception_handler(error, _unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(DashboardError, _dashboard_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, alerts, cases, audit, operations, admin, docs, ws, health):
+    for module in (auth, alerts, cases, audit, operations, panels, admin, docs, ws, health):
         app.include_router(module.router)
     app.include_router(auth.api_router)
     app.include_router(api.router)

@@ -2,8 +2,8 @@
 
 A page appears here only once its route exists, so the bar never links to a 404. Entries
 come in two groups: the analysts' work (alerts, audit) and operations (the live feed,
-models, drift). The fee, Lightning and onboarding panels of later services join the
-operations group, one entry each, next to their router.
+models, drift, and the panels of the fees, Lightning and onboarding services, whose
+router is ``routes.panels``).
 """
 
 from __future__ import annotations
@@ -29,5 +29,8 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Live feed", "feed_page", "operations"),
     NavItem("Models", "models_page", "operations"),
     NavItem("Drift", "drift_page", "operations"),
+    NavItem("Fees", "fees_page", "operations"),
+    NavItem("Lightning", "lightning_page", "operations"),
+    NavItem("Onboarding", "onboarding_page", "operations"),
     NavItem("Users", "users_page", "admin", Role.ADMIN),
 )

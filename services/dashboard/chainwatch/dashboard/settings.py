@@ -84,6 +84,19 @@ class DashboardSettings(BaseSettings):
     )
     access_log: bool = Field(False, description="Log one line per HTTP request")
 
+    fees_url: str = Field(
+        "", description="Base URL of the fees service's HTTP port; empty: no Fees page data"
+    )
+    lightning_url: str = Field(
+        "", description="Base URL of the lightning service's HTTP API; empty: not configured"
+    )
+    onboarding_url: str = Field(
+        "", description="Base URL of the onboarding service's HTTP API; empty: not configured"
+    )
+    upstream_timeout_s: float = Field(
+        5.0, gt=0, description="How long a page waits for one of those services to answer"
+    )
+
     nats: NatsSettings = Field(default_factory=NatsSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)

@@ -47,19 +47,29 @@ class ServiceSpec:
 
 def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
     """Every process of the system, in start order (they are stopped in reverse)."""
+    # The dashboard draws the fees, Lightning and onboarding panels from these services' HTTP
+    # ports, so they get fixed free ports here rather than 0.
+    fees_port, lightning_port, onboarding_port = free_port(), free_port(), free_port()
     dashboard_env = {
         "CHAINWATCH_DASHBOARD_PORT": str(args.dashboard_port),
         "CHAINWATCH_DASHBOARD_ENVIRONMENT": "development",  # a session key per run, http cookies
+        "CHAINWATCH_DASHBOARD_FEES_URL": f"http://127.0.0.1:{fees_port}",
+        "CHAINWATCH_DASHBOARD_LIGHTNING_URL": f"http://127.0.0.1:{lightning_port}",
+        "CHAINWATCH_DASHBOARD_ONBOARDING_URL": f"http://127.0.0.1:{onboarding_port}",
     }
     # The onboarding model is trained at start when none is promoted (about ten seconds).
     onboarding_env = {
-        "CHAINWATCH_ONBOARDING_HEALTH_PORT": "0",
+        "CHAINWATCH_ONBOARDING_HEALTH_PORT": str(onboarding_port),
         "CHAINWATCH_ONBOARDING_TRAIN_IF_MISSING": "true",
     }
     specs = [
         ServiceSpec("scorer", "chainwatch.scorer", {"CHAINWATCH_SCORER_HEALTH_PORT": "0"}),
         ServiceSpec("explainer", "chainwatch.explainer", {"CHAINWATCH_EXPLAINER_HEALTH_PORT": "0"}),
-        ServiceSpec("lightning", "chainwatch.lightning", {"CHAINWATCH_LIGHTNING_HEALTH_PORT": "0"}),
+        ServiceSpec(
+            "lightning",
+            "chainwatch.lightning",
+            {"CHAINWATCH_LIGHTNING_HEALTH_PORT": str(lightning_port)},
+        ),
         ServiceSpec("onboarding", "chainwatch.onboarding", onboarding_env),
         ServiceSpec("dashboard", "chainwatch.dashboard", dashboard_env),
         ServiceSpec("learner", "chainwatch.learner", {"CHAINWATCH_LEARNER_HEALTH_PORT": "0"}),
@@ -76,7 +86,7 @@ def service_specs(args: argparse.Namespace) -> list[ServiceSpec]:
     specs.append(ServiceSpec("ingest", "chainwatch.ingest", ingest_env))
     # The fee model is trained at start when none is promoted (about half a minute).
     fees_env = {
-        "CHAINWATCH_FEES_HEALTH_PORT": "0",
+        "CHAINWATCH_FEES_HEALTH_PORT": str(fees_port),
         "CHAINWATCH_FEES_TRAIN_IF_MISSING": "true",
     }
     specs.append(ServiceSpec("fees", "chainwatch.fees", fees_env))

@@ -1,7 +1,6 @@
 """The operations pages: the live feed, models and drift.
 
-Later services add their panels here (fees, Lightning, onboarding), each with an entry in
-``nav.NAV_ITEMS``.
+The fees, Lightning and onboarding panels are in ``routes.panels``.
 """
 
 from __future__ import annotations
