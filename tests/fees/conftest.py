@@ -88,7 +88,7 @@ def minimal_card(model: FeeModel) -> dict[str, Any]:
         "framework": "lightgbm",
         "feature_set_version": FEATURE_SET_VERSION,
         "feature_names": list(model.feature_names),
-        "threshold": None,
+        "threshold": model.band_ratio,
         "trained_at": "2026-01-01T00:00:00+00:00",
         "data_window": {},
         "label_sources": {},

@@ -21,7 +21,7 @@ from chainwatch.fees.http import FeesHttpServer
 from chainwatch.fees.model import MODEL_NAME
 from chainwatch.fees.service import FeesService, cancel_and_wait
 from chainwatch.fees.settings import FeesSettings
-from chainwatch.fees.train import default_version, register, train_fee_model
+from chainwatch.fees.train import default_version, gate, register, train_fee_model
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.errors import TransientError
 from chainwatch.shared.fee_events import FEES_ESTIMATE, FEES_STREAM
@@ -86,7 +86,10 @@ async def _train_if_missing(
     except (OSError, ValueError) as exc:
         logger.warning("cannot train %s (%s); recommending from projected blocks", MODEL_NAME, exc)
         return
-    await register(result, store, js)
+    reasons = gate(result.card)
+    if reasons:
+        logger.warning("trained %s refused by its gate: %s", MODEL_NAME, "; ".join(reasons))
+    await register(result, store, None if reasons else js)
 
 
 async def _drain(nc: NATS) -> None:

@@ -12,7 +12,8 @@ Besides the registry's required keys (``chainwatch.shared.registry``), the card 
   in-range share of every candidate decision rule;
 - ``p5_imputation``: how the blocks' 5th percentiles were imputed.
 
-``threshold`` is null: the model outputs fee rates, not a probability to threshold.
+``threshold`` is the decision rule's band ratio (in (0, 1]): the model outputs fee rates, not
+a probability, and the band ratio is its operating point.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def build_card(
         "framework": "lightgbm",
         "feature_set_version": FEATURE_SET_VERSION,
         "feature_names": list(FEATURE_NAMES),
-        "threshold": None,
+        "threshold": model.band_ratio,
         "trained_at": datetime.now(UTC).isoformat(),
         "targets_blocks": list(model.targets),
         "quantiles": list(model.quantiles),

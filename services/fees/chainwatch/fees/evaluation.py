@@ -88,7 +88,7 @@ class SeriesEstimates:
         ]
 
 
-def test_rows(dataset: Dataset) -> list[int]:
+def judged_rows(dataset: Dataset) -> list[int]:
     """Test rows judged: the next block is recorded with a median, the mempool summary is."""
     observations = dataset.observations
     by_height = {o.block.height: o for o in observations}
@@ -108,7 +108,7 @@ def estimate_series(
 ) -> SeriesEstimates:
     """Every method's next-block estimate on the judged test rows."""
     observations = dataset.observations
-    rows = test_rows(dataset)
+    rows = judged_rows(dataset)
     by_height = {o.block.height: o for o in observations}
     heights = np.array([observations[i].block.height for i in rows], dtype=np.int64)
     p50 = np.array([by_height[int(h) + 1].block.median_fee_rate_sat_vb for h in heights])

@@ -3,8 +3,9 @@
 ``build_blocks(graph, n_blocks)`` fills one block after another from a ``TxGraph``:
 
 1. Every transaction is a candidate with its *package*: itself plus its ancestors not yet
-   selected. Candidates are ranked by ``min(own fee rate, package fee rate)``, so a child
-   cannot ride on a richer parent, and a rich child lifts a poor parent (CPFP).
+   selected. Candidates are ranked by ``min(own fee rate, package fee rate)``, so a poor
+   child cannot ride on a rich parent, and a rich child lifts a poor parent (CPFP). Equal
+   scores go in the order Core gives them (by txid as a 256-bit number).
 2. The best candidate's package goes in whole, ancestors first, if it fits: block weight
    plus four times the package's virtual size below the block's maximum weight, and sigop
    cost below the sigop limit. A package that does not fit is skipped for this block.

@@ -13,8 +13,8 @@ Steps, all on ``fee_estimation/`` of the data dir:
    (``CHAINWATCH_REGISTRY_*``) and, with ``--promote``, point NATS KV at it so running
    fees services load it.
 
-The Dagster code location (``services/trainer``) can call ``train_fee_model`` and
-``register`` as assets once it is ready for them.
+The Dagster code location (``services/trainer``, job ``fees_training``) runs the same
+recipe as assets: ``train_fee_model``, then ``gate`` as a blocking check before promotion.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from chainwatch.shared.settings import DataSettings, LogSettings, NatsSettings
 logger = logging.getLogger(__name__)
 
 BAND_RATIOS = (0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+MIN_OUTER_COVERAGE = 0.6
+"""The 5–95 % interval of the next block's median must hold at least this share of test blocks."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,24 @@ def choose_decision(
     return model.with_decision(float(band_text), rounding), shares
 
 
+def gate(card: dict[str, Any]) -> list[str]:
+    """Why a trained version must not be promoted; empty when it may be.
+
+    Refused when, on the held-out blocks, its next-block estimates land in range less often
+    than mempool.space's method on the same blocks, or its 5–95 % next-block interval holds
+    fewer than ``MIN_OUTER_COVERAGE`` of them.
+    """
+    reasons = []
+    judged = card["metrics"]["next_block_test"]
+    ours, theirs = judged["chainwatch"]["in_range"], judged["mempool.space"]["in_range"]
+    if ours <= theirs:
+        reasons.append(f"next-block in range {ours:.3f}, not above mempool.space's {theirs:.3f}")
+    coverage = card["metrics"]["target_1"]["coverage_outer"]
+    if coverage < MIN_OUTER_COVERAGE:
+        reasons.append(f"5-95 % interval holds {coverage:.3f} of test blocks")
+    return reasons
+
+
 async def register(
     result: TrainingResult, store: ModelStore, js: JetStreamContext | None = None
 ) -> ModelVersion:
@@ -153,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         band["overpaid"],
         band["underpaid"],
     )
-    asyncio.run(_register_from_cli(result, args.promote))
+    reasons = gate(result.card)
+    if reasons and args.promote:
+        logger.warning("stored but not promoted: %s", "; ".join(reasons))
+    asyncio.run(_register_from_cli(result, args.promote and not reasons))
 
 
 if __name__ == "__main__":

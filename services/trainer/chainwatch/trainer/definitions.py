@@ -7,7 +7,8 @@ come from the environment once, here (``TrainerSettings``, ``CHAINWATCH_REGISTRY
 
 Jobs: ``screening_training`` (data set → features → XGBoost and LightGBM candidates →
 blocking promotion gates → promotion), ``elliptic`` (the benchmark) and
-``onboarding_training`` (the onboarding risk model: ``onboarding_assets``). Screening training
+``onboarding_training`` (the onboarding risk model: ``onboarding_assets``) and
+``fees_training`` (the fee model: ``fees_assets``). Screening training
 also runs on a schedule and whenever a ``RetrainRequest`` arrives on the bus (the drift
 service's way in).
 """
@@ -18,10 +19,11 @@ import dagster as dg
 
 from chainwatch.onboarding.settings import OnboardingSettings
 from chainwatch.shared.registry import FilesystemStore, S3Store, open_store
-from chainwatch.trainer import assets, elliptic_assets, onboarding_assets
+from chainwatch.trainer import assets, elliptic_assets, fees_assets, onboarding_assets
 from chainwatch.trainer.assets import LabelLists
 from chainwatch.trainer.dataset import RecordedTransactions
 from chainwatch.trainer.elliptic_assets import EllipticFolders
+from chainwatch.trainer.fees_assets import FeesTraining
 from chainwatch.trainer.ledger import NoLedger, PostgresLedger
 from chainwatch.trainer.onboarding_assets import OnboardingTraining
 from chainwatch.trainer.registry import ModelRegistry
@@ -60,6 +62,7 @@ def build_resources(settings: TrainerSettings) -> dict[str, object]:
         ),
         "elliptic": EllipticFolders(settings.data.data_dir, settings.report_dir),
         "onboarding": OnboardingTraining(OnboardingSettings()),
+        "fees": FeesTraining(settings.data.data_dir),
     }
 
 
@@ -67,9 +70,14 @@ def build_definitions(
     settings: TrainerSettings, resources: dict[str, object] | None = None
 ) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*assets.ASSETS, *elliptic_assets.ASSETS, *onboarding_assets.ASSETS],
-        asset_checks=[*assets.CHECKS, *onboarding_assets.CHECKS],
-        jobs=[training_job, elliptic_job, onboarding_assets.onboarding_job],
+        assets=[
+            *assets.ASSETS,
+            *elliptic_assets.ASSETS,
+            *onboarding_assets.ASSETS,
+            *fees_assets.ASSETS,
+        ],
+        asset_checks=[*assets.CHECKS, *onboarding_assets.CHECKS, *fees_assets.CHECKS],
+        jobs=[training_job, elliptic_job, onboarding_assets.onboarding_job, fees_assets.fees_job],
         schedules=[build_schedule(training_job, settings.schedule_cron)],
         sensors=[build_retrain_sensor(training_job, settings.nats, settings.retrain_poll_s)],
         resources=resources if resources is not None else build_resources(settings),
