@@ -61,6 +61,7 @@ def postgres_server_url() -> Iterator[str]:
     # Not under pytest's basetemp: pytest prunes old basetemps, and a concurrent run would
     # delete a live data folder.
     root = Path(tempfile.mkdtemp(prefix="chainwatch-test-pg-"))
+    root.chmod(0o755)  # as root the server runs as its own user, which must reach the folder
     try:
         with embedded_postgres(root / "data", delete=True) as url:
             yield url

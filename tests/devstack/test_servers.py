@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+import tempfile
 from pathlib import Path
 
 import asyncpg
 import nats
+import pytest
 
 from chainwatch.devstack.servers import NatsServer, embedded_postgres
 
 
-async def test_embedded_postgres_starts_answers_and_stops(tmp_path: Path) -> None:
-    data_dir = tmp_path / "pg"
-    with embedded_postgres(data_dir) as url:
+@pytest.fixture
+def pg_root() -> Iterator[Path]:
+    """Under /tmp, not pytest's private basetemp: as root, the server runs as another user,
+    which must be able to reach its data folder."""
+    root = Path(tempfile.mkdtemp(prefix="chainwatch-test-pg-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_embedded_postgres_starts_answers_and_stops(pg_root: Path) -> None:
+    data_dir = pg_root / "pg"
+    with embedded_postgres(data_dir, delete=True) as url:
         conn = await asyncpg.connect(url)
         try:
             assert await conn.fetchval("SELECT 1 + 1") == 2

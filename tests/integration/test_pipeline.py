@@ -8,6 +8,7 @@ txid, and the scored stream exactly one decision per txid.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.schemas import RawTransaction, Transaction
@@ -54,6 +56,24 @@ def scorer_env(
     }
 
 
+async def _durable_from_now(nc: NATS, durable: str) -> None:
+    """Create the scorer's durable consumer at the stream's end, so that what other tests
+    left on the shared stream is not this test's work."""
+    js = nc.jetstream()
+    await bus.ensure_streams(js)
+    info = await js.stream_info(subjects.TX_RAW_STREAM.name)
+    await js.add_consumer(
+        subjects.TX_RAW_STREAM.name,
+        ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=info.state.last_seq + 1,
+            ack_wait=2,
+        ),
+    )
+
+
 async def _audit_count(pool: asyncpg.Pool, txids: list[str]) -> int:
     count: int = await pool.fetchval(
         "SELECT count(*) FROM audit_decision WHERE txid = ANY($1::text[])", txids
@@ -78,7 +98,7 @@ async def test_block_replay_survives_scorer_kill_with_one_audit_row_per_txid(
     assert len(set(txids)) == 213
 
     js = nc.jetstream()
-    await bus.ensure_streams(js)
+    await _durable_from_now(nc, scorer_env["CHAINWATCH_SCORER_DURABLE"])
     scorer = _start_scorer(scorer_env)
     try:
         observed_at = datetime.now(UTC)
@@ -150,7 +170,7 @@ async def test_scorer_dead_letters_a_malformed_message_and_goes_on(
     truncated = {k: v for k, v in block[6].items() if k != "vin"}
 
     js = nc.jetstream()
-    await bus.ensure_streams(js)
+    await _durable_from_now(nc, scorer_env["CHAINWATCH_SCORER_DURABLE"])
     dead = await js.pull_subscribe(
         subjects.deadletter_subject("scorer"), stream=subjects.DEADLETTER_STREAM.name
     )
@@ -175,11 +195,13 @@ async def test_scorer_dead_letters_a_malformed_message_and_goes_on(
 
         await _wait_for(good_one_scored, 30)
         letters = {}
-        while len(letters) < 2:
-            for msg in await dead.fetch(2, timeout=10):
-                letter = json.loads(msg.data)
-                letters[letter["message_id"]] = letter
-                await msg.ack()
+        deadline = time.monotonic() + 60
+        while len(letters) < 2 and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                for msg in await dead.fetch(2, timeout=2):
+                    letter = json.loads(msg.data)
+                    letters[letter["message_id"]] = letter
+                    await msg.ack()
     finally:
         scorer.send_signal(signal.SIGTERM)
         scorer.communicate(timeout=20)
