@@ -34,6 +34,13 @@ USAGE_FAILED = 2
 PASSWORD_ENV = "CHAINWATCH_DASHBOARD_ADMIN_PASSWORD"  # noqa: S105 - a variable name
 
 
+def generated_password() -> str:
+    """A random password that a shell will not read as an option (no leading dash)."""
+    while (password := secrets.token_urlsafe(18))[0] == "-":
+        pass
+    return password
+
+
 def serve() -> None:
     """Serve until SIGINT or SIGTERM, then shut down gracefully and return."""
     # Imported here: the user commands need neither the web stack nor the bus.
@@ -58,7 +65,7 @@ def read_password(args: argparse.Namespace) -> tuple[str, bool]:
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV], False
     if args.generate:
-        return secrets.token_urlsafe(18), True
+        return generated_password(), True
     first = getpass.getpass("New password: ")
     if getpass.getpass("Repeat it: ") != first:
         raise SystemExit("the passwords differ")
@@ -73,8 +80,8 @@ async def manage(args: argparse.Namespace) -> str:
         if args.command == "create-admin":
             if args.if_no_users and await count_users(pool) > 0:
                 return (
-                    "dashboard users exist already; sign in with yours (a new password: "
-                    f"chainwatch-dashboard set-password {args.username} --generate)"
+                    "dashboard users exist already; sign in with yours "
+                    "(a new admin password: make dashboard-password, while this runs)"
                 )
             password, generated = read_password(args)
             check_policy(password)

@@ -86,7 +86,8 @@ class AuditQuery:
 
     @property
     def is_empty(self) -> bool:
-        return not any((self.txid, self.address, self.analyst, self.band, self.since, self.until))
+        criteria = (self.txid, self.address, self.analyst, self.band, self.since, self.until)
+        return not any(criteria) and not self.flagged_only
 
     def params(self) -> list[object]:
         return [

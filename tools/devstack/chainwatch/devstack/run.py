@@ -230,6 +230,12 @@ def main(argv: list[str] | None = None) -> None:
     args.state_dir = args.state_dir.resolve()
     args.data_dir = args.data_dir.resolve()
 
+    if args.offline and (args.state_dir / "nats").exists():
+        logger.info(
+            "%s holds an earlier run: the recording it scored is not scored again "
+            "(make clean replays it from scratch)",
+            args.state_dir,
+        )
     with contextlib.ExitStack() as stack:
         nats = NatsServer(args.state_dir / "nats").start()
         stack.callback(nats.stop)
