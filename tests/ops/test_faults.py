@@ -227,10 +227,19 @@ async def test_the_scorer_killed_mid_stream(
 
         await publishing
         await wait_for(lambda: pipeline.settled(admin, conn), 60, "all audited and acked")
+        await wait_for(lambda: _lag_reported(pipeline, 0.0), 15, "lag gauge at zero")
         assert pipeline.stop_scorer() == 0
         await pipeline.check(admin, conn)
     finally:
         await conn.close()
+
+
+async def _lag_reported(pipeline: Pipeline, value: float) -> bool:
+    """The scorer's /metrics shows ``value`` messages pending on its durable."""
+    series = 'chainwatch_consumer_pending_messages{durable="scorer",stream="CHAINWATCH_TX_RAW"}'
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        text = (await client.get(f"http://127.0.0.1:{pipeline.health_port}/metrics")).text
+    return f"{series} {value}" in text
 
 
 @pytest.mark.parametrize("stop_mode", ["fast", "immediate"], ids=["shutdown", "crash"])

@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, PubAck, StreamConfig
 from pydantic import BaseModel, ValidationError
 
-from chainwatch.shared import subjects
+from chainwatch.shared import lag, subjects
 from chainwatch.shared.errors import DecodeError, TransientError
 from chainwatch.shared.logs import log_context
 from chainwatch.shared.schemas import DeadLetter
@@ -284,6 +284,7 @@ class BatchConsumer(Generic[M]):
         )
         self._stopping = stop
         logger.info("consuming %s as %s", self.subject, self.durable)
+        tracking = asyncio.create_task(lag.track(self.js, self.stream, self.durable))
         try:
             while not stop.is_set():
                 try:
@@ -296,6 +297,7 @@ class BatchConsumer(Generic[M]):
                     continue
                 await self.process(msgs)
         finally:
+            tracking.cancel()
             await sub.unsubscribe()
         logger.info("stopped consuming %s", self.subject)
 
