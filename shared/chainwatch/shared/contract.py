@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from chainwatch.shared import subjects
 from chainwatch.shared.drift import DRIFT_DETECTED, DRIFT_STREAM, DriftDetected
 from chainwatch.shared.explanations import ExplainedTransaction
-from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
 from chainwatch.shared.fee_events import FEES_ESTIMATE, FEES_STREAM, FeeEstimate
+from chainwatch.shared.lightning import LIGHTNING_HEALTH, LIGHTNING_STREAM, LightningHealthReport
 from chainwatch.shared.mempool_events import (
     BlockConnected,
     MempoolSnapshot,
@@ -21,6 +21,7 @@ from chainwatch.shared.mempool_events import (
     TxReplaced,
 )
 from chainwatch.shared.onboarding import ONBOARDING_SCORE, OnboardingReply, OnboardingRequest
+from chainwatch.shared.retraining import RETRAIN_REQUESTED, RETRAIN_STREAM, RetrainRequest
 from chainwatch.shared.schemas import DeadLetter, RawTransaction, ScoredTransaction, WireModel
 from chainwatch.shared.verdicts import REVIEW_STREAM, REVIEW_VERDICT, ReviewVerdict
 
@@ -86,4 +87,8 @@ CHANNELS: tuple[Channel, ...] = (
             "Score an applicant at onboarding (request/reply, answered by the onboarding "
             "service once the decision is in the audit trail).",
             None, reply=OnboardingReply),
+    Channel(RETRAIN_REQUESTED, RetrainRequest,
+            "A request for a retraining run of the batch models (the drift service, an "
+            "operator or a schedule); the trainer's sensor runs one run for what it finds.",
+            RETRAIN_STREAM),
 )  # fmt: skip
