@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import asyncpg
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -83,6 +84,8 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, _unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(DashboardError, _dashboard_error)
+    for error in UNSTORABLE_TEXT:
+        app.add_exception_handler(error, _unstorable_text)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, alerts, cases, audit, operations, panels, admin, docs, ws, health):
         app.include_router(module.router)
@@ -185,6 +188,21 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
         {"detail": detail},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+UNSTORABLE_TEXT: tuple[type[Exception], ...] = (
+    asyncpg.CharacterNotInRepertoireError,
+    asyncpg.UntranslatableCharacterError,
+)
+"""Text PostgreSQL refuses to hold (a NUL byte, say): the request's fault, not the server's."""
+
+
+async def _unstorable_text(request: Request, exc: Exception) -> Response:
+    logger.info("%s %s: refused text: %s", request.method, request.url.path, type(exc).__name__)
+    return JSONResponse(
+        {"detail": "the request holds characters that cannot be stored or searched (NUL)"},
+        status_code=status.HTTP_400_BAD_REQUEST,
     )
 
 
