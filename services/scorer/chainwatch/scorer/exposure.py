@@ -170,27 +170,27 @@ class ExposureTracker:
         for vin in tx.vin:
             if vin.is_coinbase:
                 continue
-            taints = known.get(f"{vin.txid}:{vin.vout}", ())
+            carried = known.get(f"{vin.txid}:{vin.vout}", ())
             value = vin.prevout.value if vin.prevout is not None else None
             if value is None:
-                value = max((t.value_sat for t in taints), default=0)
+                value = max((t.value_sat for t in carried), default=0)
             # Per category, the input counts once, with its largest traced share: a labelled
             # address's own output and the exposure it carried are the same satoshis.
-            share: dict[str, float] = {}
+            traced: dict[str, float] = {}
             address = vin.prevout.scriptpubkey_address if vin.prevout is not None else None
             for label in self.labels.get(address):
                 if label.category in ILLICIT:
-                    share[label.category] = 1.0
+                    traced[label.category] = 1.0
                     trace = incoming[label.category]
                     trace.hops = 0
                     trace.addresses.add(address or "")
                     trace.entities.add(label.entity)
-            for taint in taints:
-                share[taint.category] = max(share.get(taint.category, 0.0), taint.share)
+            for taint in carried:
+                traced[taint.category] = max(traced.get(taint.category, 0.0), taint.share)
                 trace = incoming[taint.category]
                 if taint.hops < trace.hops:
                     trace.hops, trace.via_txid = taint.hops, taint.source_txid
-            for category, fraction in share.items():
+            for category, fraction in traced.items():
                 incoming[category].value_sat += fraction * value
 
         outgoing: dict[str, _Trace] = defaultdict(_Trace)
