@@ -26,8 +26,6 @@ import hashlib
 import json
 import os
 import platform
-import secrets
-import shutil
 import signal
 import statistics
 import subprocess
@@ -37,11 +35,8 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
-from chainwatch.devstack.servers import NatsServer, embedded_postgres, free_port
+from chainwatch.devstack.servers import NatsServer, free_port, scratch_database, temporary_postgres
 from chainwatch.ingest.normalise import normalise
 from chainwatch.ingest.publisher import TxPublisher
 from chainwatch.shared import bus, db, subjects
@@ -71,29 +66,12 @@ def copies(txs: list[Transaction], count: int, salt: str) -> Iterator[Transactio
 
 @contextlib.contextmanager
 def database() -> Iterator[str]:
+    """A scratch database on DATABASE_URL's server, else on an embedded server."""
     server = os.environ.get("DATABASE_URL")
-    if not server:
-        root = Path(tempfile.mkdtemp(prefix="chainwatch-bench-pg-"))
-        try:
-            with embedded_postgres(root / "data", delete=True) as url:
-                yield url
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-        return
-    name = f"chainwatch_bench_{secrets.token_hex(4)}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+    with contextlib.ExitStack() as stack:
+        if not server:
+            server = stack.enter_context(temporary_postgres("chainwatch-bench-pg-"))
+        yield stack.enter_context(scratch_database(server, "chainwatch_bench"))
 
 
 class DecisionClock:

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 from nats.aio.client import Client as NATS
 
-from chainwatch.devstack.servers import NatsServer, embedded_postgres
+from chainwatch.devstack.servers import NatsServer, scratch_database, temporary_postgres
 from chainwatch.shared import bus, db
 from chainwatch.shared.settings import DatabaseSettings, NatsSettings
 
@@ -60,23 +56,14 @@ def postgres_server_url() -> Iterator[str]:
         return
     # Not under pytest's basetemp: pytest prunes old basetemps, and a concurrent run would
     # delete a live data folder.
-    root = Path(tempfile.mkdtemp(prefix="chainwatch-test-pg-"))
-    root.chmod(0o755)  # as root the server runs as its own user, which must reach the folder
-    try:
-        with embedded_postgres(root / "data", delete=True) as url:
-            yield url
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with temporary_postgres("chainwatch-test-pg-") as url:
+        yield url
 
 
 @contextlib.contextmanager
 def _scratch_database(server_url: str) -> Iterator[str]:
-    name = f"chainwatch_test_{secrets.token_hex(4)}"
-    _run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield _migrated(urlunsplit(urlsplit(server_url)._replace(path=f"/{name}")))
-    finally:
-        _run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(server_url, "chainwatch_test") as url:
+        yield _migrated(url)
 
 
 @pytest.fixture(scope="session")
@@ -103,14 +90,6 @@ def _migrated(url: str) -> str:
 
     _run(go())
     return url
-
-
-async def _admin(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 def _run(coro: object) -> None:

@@ -8,18 +8,22 @@ the server given by ``DATABASE_URL`` when it is set, else an embedded one from t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 logger = logging.getLogger(__name__)
 
@@ -135,3 +139,40 @@ def embedded_postgres(data_dir: Path, *, delete: bool = False) -> Iterator[str]:
         yield str(server.get_uri())
     finally:
         server.cleanup()
+
+
+@contextlib.contextmanager
+def temporary_postgres(prefix: str = "chainwatch-pg-") -> Iterator[str]:
+    """An embedded PostgreSQL in a fresh folder under the system temp dir, removed after.
+
+    The folder is world-traversable: as root, the server runs as a user of its own, which
+    must reach its data folder (a 0700 temp folder, such as pytest's, would stop it).
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)
+    try:
+        with embedded_postgres(root / "data", delete=True) as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str = "chainwatch_scratch") -> Iterator[str]:
+    """A new, empty database on ``server_url``'s server; its URL, dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
