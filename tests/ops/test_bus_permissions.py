@@ -147,8 +147,7 @@ async def test_a_service_user_does_its_own_work(
         for subject in role.subscribes:
             sub = await nc.subscribe(subject)
             await nc.flush()
-            await admin.publish(subject, b"{}")
-            assert (await sub.next_msg(timeout=2)).subject == subject
+            assert (await _received(sub, admin, subject)).subject == subject
             await sub.unsubscribe()
 
         await nc.flush()
@@ -157,6 +156,19 @@ async def test_a_service_user_does_its_own_work(
 
     refused = [r.getMessage() for r in caplog.records if "violation" in r.getMessage().lower()]
     assert refused == []
+
+
+async def _received(sub: Any, publisher: NATS, subject: str) -> Any:
+    """Publish until the subscription has a message: a new subscription's interest reaches
+    the server's other connections a moment after its own flush, so one publish may miss."""
+    for _ in range(50):
+        await publisher.publish(subject, b"{}")
+        await publisher.flush()
+        try:
+            return await sub.next_msg(timeout=0.1)
+        except nats.errors.TimeoutError:
+            continue
+    raise AssertionError(f"nothing published on {subject} reached the subscriber in 5 s")
 
 
 async def _pull_one_as_the_service_does(js: Any, consumer: Any) -> None:
