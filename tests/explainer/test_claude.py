@@ -39,7 +39,7 @@ API_KEY = "sk-test-local-only"
 
 
 def writer(api: MessagesAPI, **overrides: object) -> ClaudeWriter:
-    chosen: dict[str, object] = {"timeout_s": 0.3, "max_retries": 0, **overrides}
+    chosen: dict[str, object] = {"timeout_s": 5.0, "max_retries": 0, **overrides}
     settings = ClaudeSettings(
         api_key=API_KEY,
         base_url=api.url,
