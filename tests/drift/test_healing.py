@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from nats.aio.client import Client as NATS
 
+from chainwatch.drift.checks import CheckResult
 from chainwatch.drift.healing import Healer, HealingPolicy, crosses
-from chainwatch.shared.drift import DriftDetected, DriftFinding, DriftKind, DriftWindow
+from chainwatch.shared.drift import (
+    DriftDetected,
+    DriftFinding,
+    DriftKind,
+    DriftReference,
+    DriftWindow,
+)
 from chainwatch.shared.registry import MODEL_CHAMPION, ModelPointer
 from chainwatch.shared.retraining import RETRAIN_STREAM, RetrainRequest
 
@@ -18,6 +26,7 @@ POLICY = HealingPolicy(
     min_features=3,
     cooldown_s=60.0,
     timeout_s=3600.0,
+    window_s=86400.0,
 )
 
 
@@ -62,12 +71,16 @@ async def test_one_request_at_a_time_until_promotion_then_serving_then_cool_down
 ) -> None:
     healer = Healer(private_nc.jetstream(), fresh_pool, POLICY)
 
-    await healer.on_event(_event("e1"))
+    first = _event("e1")
+    await healer.on_event(first)
     await healer.on_event(_event("e2"))  # the first is still open
     await healer.on_event(_event("e0", retrain=False))  # below the policy: nothing at all
     [request] = await _requests(private_nc)
     assert request.requested_by == "drift" and "e1" in request.reason
     assert "decisions 51-250" in request.reason
+    # Retrain on the day before the drifted window ended, and on everything since.
+    assert request.window is not None and request.window.end is None
+    assert first.window.last_at - request.window.start == timedelta(days=1)
 
     promoted_at = datetime.now(UTC)
     await healer.on_promotion(ModelPointer("v2", "file:///models", promoted_at, "run-1"))
@@ -87,6 +100,7 @@ async def test_one_request_at_a_time_until_promotion_then_serving_then_cool_down
     assert details["promoted"]["model_version"] == "v2"
     assert "sequence 301" in details["serving"]["detail"]
     assert "cool-down" in rows[-1]["detail"] and "still open" in rows[1]["detail"]
+    assert "training on transactions arrived from" in rows[0]["detail"]
     assert len(await _requests(private_nc)) == 1
 
 
@@ -131,4 +145,73 @@ async def test_a_request_nobody_answers_times_out(
         ("requested", "e1"),
         ("timed_out", "e1"),
         ("requested", "e2"),
+    ]
+
+
+def _check(first_seq: int, *, drifted: bool = True, reference: str | None = None) -> CheckResult:
+    now = datetime.now(UTC)
+    findings = [
+        DriftFinding(subject=name, test="ks", statistic=0.4, psi=1.2)
+        for name in ("fee_rate_sat_vb", "in_share_p2pkh", "out_share_v1_p2tr")
+    ]
+    return CheckResult(
+        kind=DriftKind.FEATURE,
+        drifted=drifted,
+        summary="still drifted" if drifted else "nothing moved",
+        window=DriftWindow(
+            first_seq=first_seq, last_seq=first_seq + 199, first_at=now, last_at=now, size=200
+        ),
+        findings=findings if drifted else [],
+        reference=None if reference is None else _reference(reference),
+    )
+
+
+def _reference(reference_id: str) -> DriftReference:
+    return DriftReference(reference_id=reference_id, source="card", rows=363, description="card")
+
+
+async def test_a_drift_held_back_is_asked_for_when_the_guard_lifts_if_it_persists(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    brief = HealingPolicy(POLICY.retrain_on, 3, cooldown_s=0.5, timeout_s=3600.0)
+    healer = Healer(private_nc.jetstream(), fresh_pool, brief)
+    await healer.on_event(_event("e1"))
+    await healer.on_promotion(ModelPointer("v2", "file:///models", datetime.now(UTC), "run-1"))
+    await healer.on_event(_event("e2"))  # within the cool-down: deferred
+    await healer.on_check(_check(301))  # still drifted, still cooling down: nothing yet
+
+    await asyncio.sleep(0.6)
+    await healer.on_check(_check(351))  # the guard has lifted and the drift persists
+
+    steps = await _steps(fresh_pool)
+    assert steps == [("requested", "e1"), ("promoted", "e1"), ("suppressed", "e2"),
+                     ("requested", "e2")]  # fmt: skip
+    first, second = await _requests(private_nc)
+    assert healer.open is not None and second.request_id == healer.open.request_id
+    assert first.window is not None and second.window is not None
+    assert second.window.start > first.window.start
+    detail = await fresh_pool.fetchval("SELECT detail FROM drift_retrain ORDER BY id DESC LIMIT 1")
+    assert "still drifted at decisions 351-550" in detail
+    assert healer.deferred is None
+
+
+async def test_a_deferred_drift_is_forgotten_when_it_clears_or_the_reference_changes(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    brief = HealingPolicy(POLICY.retrain_on, 3, cooldown_s=0.0, timeout_s=3600.0)
+    healer = Healer(private_nc.jetstream(), fresh_pool, brief)
+    await healer.on_event(_event("e1"))
+    await healer.on_event(_event("e2"))  # e1 is open: deferred
+    await healer.on_check(_check(301, drifted=False))  # cleared by itself
+    assert healer.deferred is None
+
+    await healer.on_event(_event("e3"))  # e1 is still open: deferred
+    await healer.on_check(_check(351, reference="card:screening-xgb:v2"))  # a new champion
+    assert healer.deferred is None
+    await healer.poll()
+
+    assert await _steps(fresh_pool) == [
+        ("requested", "e1"),
+        ("suppressed", "e2"),
+        ("suppressed", "e3"),
     ]

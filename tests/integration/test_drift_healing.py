@@ -15,6 +15,7 @@ that listing is unlike the block as a whole (docs/drift.md shows what that does)
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -36,9 +37,10 @@ from nats.aio.client import Client as NATS
 from chainwatch.devstack.servers import NatsServer
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.features import FEATURE_NAMES
-from chainwatch.shared.registry import RegistrySettings
+from chainwatch.shared.registry import MODEL_CHAMPION, FilesystemStore, RegistrySettings
 from chainwatch.shared.settings import DatabaseSettings, DataSettings, NatsSettings
 from chainwatch.trainer.definitions import build_definitions
+from chainwatch.trainer.retrain import WINDOW_TAG
 from chainwatch.trainer.settings import TrainerSettings
 
 ERAS = (
@@ -55,6 +57,8 @@ SCRIPT_AND_FEE = {
     if name.startswith(("in_share_", "out_share_", "segwit_", "witness_", "fee_"))
 }
 """The features of the script-type mix and the fee rate: what really changes between eras."""
+COOLDOWN_S = 15
+"""Short enough for the 2019 era (about 40 s here) to see a deferred request go out."""
 REPORT = Path(__file__).resolve().parents[2] / "test-artifacts" / "drift_eras.json"
 
 pytestmark = pytest.mark.data
@@ -144,7 +148,7 @@ async def _start_scorer_and_drift(system: System, nc: NATS) -> None:
         "drift",
         "chainwatch.drift",
         CHAINWATCH_DRIFT_HEALTH_PORT="0",
-        CHAINWATCH_DRIFT_RETRAIN_COOLDOWN_S="120",
+        CHAINWATCH_DRIFT_RETRAIN_COOLDOWN_S=str(COOLDOWN_S),
         CHAINWATCH_DRIFT_RETRAIN_POLL_S="1",
         CHAINWATCH_DRIFT_RETRAIN_TIMEOUT_S="150",
     )
@@ -192,10 +196,17 @@ class TrainerDaemon(threading.Thread):
                         self.busy = True
                         started = time.monotonic()
                         run = self.job.execute_in_process(
-                            instance=instance, tags=request.tags, raise_on_error=False
+                            run_config=request.run_config,
+                            instance=instance,
+                            tags=request.tags,
+                            raise_on_error=False,
                         )
                         self.runs.append(
-                            {"success": run.success, "seconds": time.monotonic() - started}
+                            {
+                                "success": run.success,
+                                "seconds": time.monotonic() - started,
+                                "window": request.tags.get(WINDOW_TAG),
+                            }
                         )
                         self.busy = False
         except BaseException as exc:  # reported by the test, which would otherwise wait
@@ -303,46 +314,67 @@ async def test_era_changes_fire_drift_retrain_and_a_new_model_serves(system: Sys
     boundaries: dict[str, dict[str, Any]] = {}
     for decision in decisions:
         boundaries.setdefault(_era_of(decision["source"]), decision)
-    boundary_seqs = sorted(d["seq"] for era, d in boundaries.items() if era != "2013")
     feature_events = [e for e in events if e["kind"] == "feature"]
     assert feature_events, system.log_tail("drift")
 
     # Drift fires at the era changes and only there: every feature event's window holds
-    # decisions of two eras, and the change from 2013 to 2018 and the one to the recent
-    # fixtures are both detected, naming script-type and fee features.
+    # decisions of two eras, and each change is detected (2013 -> 2018 against the
+    # bootstrap, the later ones against the training data of the model then serving),
+    # naming script-type and fee features.
     for event in feature_events:
         eras = {_era_of(by_seq[s]["source"]) for s in (event["first_seq"], event["last_seq"])}
         assert len(eras) == 2, f"drift inside one era: {event['summary']}"
     delays = {}
-    for era in ("2018", "recent"):
+    for era in ("2018", "2019", "recent"):
         start = boundaries[era]
         first = next(e for e in feature_events if e["last_seq"] >= start["seq"])
-        assert _era_of(by_seq[first["last_seq"]]["source"]) == era
+        assert _era_of(by_seq[first["last_seq"]]["source"]) == era, first["summary"]
         assert set(first["subjects"]) & SCRIPT_AND_FEE, first["summary"]
         delays[era] = {
             "transactions": first["last_seq"] - start["seq"] + 1,
             "seconds": (first["detected_at"] - start["decided_at"]).total_seconds(),
             "features": list(first["subjects"]),
+            "reference": first["reference_id"],
             "event_id": first["event_id"],
         }
+    assert delays["2018"]["reference"] == "bootstrap:1-150"
+    assert delays["2019"]["reference"].startswith("card:")
 
-    # Drift asked for retraining, the trainer promoted a model and the scorer serves it;
-    # the next era change, within the cool-down, asked for none.
+    # Each era change asked for retraining: 2018 at once; 2019 arrived within the
+    # cool-down, was held back and deferred, and asked for when the cool-down ended because
+    # the drift persisted. One request at a time, at least the cool-down apart, each
+    # answered by one successful run of the trainer that promoted a new champion.
     requested = [s for s in steps if s["step"] == "requested"]
-    assert len(requested) == 1 and requested[0]["event_id"] == delays["2018"]["event_id"]
-    assert len(trainer.runs) == 1 and trainer.runs[0]["success"], trainer.runs
-    suppressed = [s for s in steps if s["step"] == "suppressed"]
-    assert [s["event_id"] for s in suppressed] == [delays["recent"]["event_id"]]
-    assert "cool-down" in suppressed[0]["detail"]
-    first_request = requested[0]["request_id"]
-    outcome = {s["step"]: s for s in steps if s["request_id"] == first_request}
-    assert "promoted" in outcome and "serving" in outcome, [dict(s) for s in steps]
-    promoted = outcome["promoted"]["model_version"]
-    later = [d for d in decisions if d["seq"] > boundary_seqs[0]]
-    assert any(d["batch"] == promoted for d in later)
-    assert any(r["source"] == "card" and r["model_version"] == promoted for r in references)
+    assert requested[0]["event_id"] == delays["2018"]["event_id"]
+    deferred = [s for s in steps if s["event_id"] == delays["2019"]["event_id"]]
+    assert [s["step"] for s in deferred][:2] == ["suppressed", "requested"], deferred
+    assert "cool-down" in deferred[0]["detail"] and "still drifted" in deferred[1]["detail"]
+    assert delays["recent"]["event_id"] in {s["event_id"] for s in steps}
+    assert len(trainer.runs) == len(requested) and all(r["success"] for r in trainer.runs)
+    outcomes = {(s["request_id"], s["step"]): s for s in steps if s["request_id"] is not None}
+    for earlier, later in itertools.pairwise(requested):
+        assert (later["at"] - earlier["at"]).total_seconds() >= COOLDOWN_S
+        assert outcomes[(earlier["request_id"], "promoted")]["at"] < later["at"]
+    promoted = [outcomes[(r["request_id"], "promoted")]["model_version"] for r in requested]
+    for version in promoted[:2]:
+        assert any(d["batch"] == version for d in decisions), f"{version} never served"
     assert references[0]["source"] == "bootstrap"
+    assert {r["model_version"] for r in references if r["source"] == "card"} == set(promoted)
 
+    # Each model was trained on the recent window its request named, read back from the
+    # stream (not the trainer's configured files): everything that had arrived when its
+    # run started, so each learned more of the new era than the one before.
+    trained_on = []
+    for request, version in zip(requested, promoted, strict=True):
+        assert "training on transactions arrived from" in request["detail"]
+        store = FilesystemStore(system.registry_root)
+        source = (await store.get_version(MODEL_CHAMPION, version)).card["data_source"]
+        assert source.startswith("stream CHAINWATCH_TX_RAW: "), source
+        trained_on.append(int(source.split(": ")[1].split(" ")[0]))
+    assert trained_on == sorted(trained_on) and trained_on[-1] <= len(decisions)
+    assert trained_on[0] < boundaries["2019"]["seq"] <= trained_on[1]
+
+    served = {s["request_id"]: s for s in steps if s["step"] == "serving"}
     report = {
         "decisions": len(decisions),
         "era_boundaries": {era: d["seq"] for era, d in boundaries.items()},
@@ -352,9 +384,24 @@ async def test_era_changes_fire_drift_retrain_and_a_new_model_serves(system: Sys
             for e in events
         ],
         "retraining": [
-            {"request_id": s["request_id"], "step": s["step"], "detail": s["detail"]} for s in steps
+            {"request_id": s["request_id"], "step": s["step"], "at": s["at"], "detail": s["detail"]}
+            for s in steps
         ],
-        "drift_to_serving_s": (outcome["serving"]["at"] - requested[0]["at"]).total_seconds(),
+        "requests": [
+            {
+                "event_id": r["event_id"],
+                "trained_on_transactions": rows,
+                "request_to_promotion_s": (
+                    outcomes[(r["request_id"], "promoted")]["at"] - r["at"]
+                ).total_seconds(),
+                "request_to_serving_s": (
+                    (served[r["request_id"]]["at"] - r["at"]).total_seconds()
+                    if r["request_id"] in served
+                    else None
+                ),
+            }
+            for r, rows in zip(requested, trained_on, strict=True)
+        ],
         "trainer_runs": trainer.runs,
     }
     REPORT.parent.mkdir(exist_ok=True)

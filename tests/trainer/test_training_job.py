@@ -40,6 +40,7 @@ from chainwatch.trainer.assets import ASSETS, CHECKS, LabelLists
 from chainwatch.trainer.dataset import RecordedTransactions
 from chainwatch.trainer.elliptic_assets import EllipticFolders
 from chainwatch.trainer.ledger import PostgresLedger
+from chainwatch.trainer.recent import StreamTransactions
 from chainwatch.trainer.registry import ModelRegistry
 from chainwatch.trainer.retrain import TRIGGER_TAG
 
@@ -105,6 +106,7 @@ async def trained(
     mirror = FilesystemStore(folder / "models")
     resources: dict[str, object] = {
         "transactions": RecordedTransactions(data_dir),
+        "recent_transactions": StreamTransactions(nats_settings),
         "label_lists": LabelLists(data_dir),
         "registry": ModelRegistry(s3, nats_settings, [mirror]),
         "ledger": PostgresLedger(database_settings),

@@ -14,7 +14,7 @@ from typing import Literal
 
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.schemas import WireModel
@@ -31,6 +31,30 @@ RETRAIN_STREAM = subjects.StreamSpec(
 )
 
 
+class TrainingWindow(WireModel):
+    """The transactions to train on: those that arrived from ``start`` to ``end``."""
+
+    start: AwareDatetime = Field(description="First arrival time included")
+    end: AwareDatetime | None = Field(
+        None, description="Last arrival time included; none: up to when the run reads the data"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TrainingWindow:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("a training window must end after it starts")
+        return self
+
+    def union(self, other: TrainingWindow) -> TrainingWindow:
+        """The smallest window holding both (open-ended when either is)."""
+        end = None if self.end is None or other.end is None else max(self.end, other.end)
+        return TrainingWindow(start=min(self.start, other.start), end=end)
+
+    def describe(self) -> str:
+        end = _utc(self.end) if self.end else "the start of the run"
+        return f"arrived from {_utc(self.start)} to {end}"
+
+
 class RetrainRequest(WireModel):
     """Please retrain the batch models (subject ``chainwatch.trainer.retrain``)."""
 
@@ -43,6 +67,13 @@ class RetrainRequest(WireModel):
     )
     reason: str = Field(max_length=500, description="Why, e.g. the drift that was detected")
     requested_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    window: TrainingWindow | None = Field(
+        None, description="Train on the transactions of this window; none: the configured data"
+    )
+
+
+def _utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 async def request_retraining(js: JetStreamContext, request: RetrainRequest) -> PubAck:

@@ -3,11 +3,17 @@
 The policy: an event of a kind listed in ``retrain_on`` whose evidence is strong enough
 (feature drift must name at least ``retrain_min_features`` features) publishes a
 ``RetrainRequest`` on ``chainwatch.trainer.retrain``; the trainer's sensor turns it into a
-training run that passes the promotion gate or not.
+training run that passes the promotion gate or not. The request names the run's training
+window: the transactions that arrived from ``window_s`` before the drifted window's last
+decision up to when the run starts, so the new model learns from the world after the
+change as well as the recent past before it.
 
 Against retraining storms, at most one request is open at a time and two requests are at
 least ``cooldown_s`` apart; the trainer's sensor would launch a run per tick, so the
-guard is kept here. A request is open until one of:
+guard is kept here. A drift held back by the guard is deferred, not forgotten: when the
+guard lifts and the next check against the same reference still finds it, retraining is
+requested then (a model that learned the old world must not serve for an hour because its
+successor's drift arrived during a cool-down). A request is open until one of:
 
 - ``promoted``: the champion's pointer moved after the request;
 - ``refused``: the trainer recorded a refusal of a drift-triggered candidate since then
@@ -29,10 +35,11 @@ import asyncpg
 from nats.js import JetStreamContext
 
 from chainwatch.drift import metrics, store
+from chainwatch.drift.checks import CheckResult
 from chainwatch.drift.store import RetrainStep
-from chainwatch.shared.drift import DriftDetected, DriftKind
+from chainwatch.shared.drift import DriftDetected, DriftKind, DriftReference, DriftWindow
 from chainwatch.shared.registry import MODEL_CHAMPION, ModelPointer
-from chainwatch.shared.retraining import RetrainRequest, request_retraining
+from chainwatch.shared.retraining import RetrainRequest, TrainingWindow, request_retraining
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +52,7 @@ class HealingPolicy:
     min_features: int
     cooldown_s: float
     timeout_s: float
+    window_s: float = 7 * 86400.0
 
 
 def crosses(policy: HealingPolicy, kind: DriftKind, drifted_subjects: int) -> bool:
@@ -64,6 +72,15 @@ def request_reason(event: DriftDetected) -> str:
         f" to {window.last_at:%Y-%m-%dT%H:%M:%SZ}); reference: {reference}"
     )
     return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+
+
+def training_window(policy: HealingPolicy, drifted: DriftWindow) -> TrainingWindow:
+    """The transactions to retrain on: ``window_s`` before the drifted window ends, and since."""
+    return TrainingWindow(start=drifted.last_at - timedelta(seconds=policy.window_s))
+
+
+def _reference_id(reference: DriftReference | None) -> str | None:
+    return reference.reference_id if reference is not None else None
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,7 @@ class Healer:
         self.open: RetrainStep | None = None
         self.last_requested_at: datetime | None = None
         self.awaiting_serving: Promoted | None = None
+        self.deferred: DriftDetected | None = None
 
     async def restore(self) -> None:
         """Pick up a request left open by an earlier run of the service."""
@@ -98,26 +116,65 @@ class Healer:
             logger.info("retraining request %s still open", self.open.request_id)
 
     async def on_event(self, event: DriftDetected) -> None:
-        """Ask for retraining if the event crosses the policy and no guard holds it back."""
+        """Ask for retraining if the event crosses the policy and no guard holds it back.
+
+        An event held back is deferred, not dropped: ``on_check`` asks for it once the guard
+        lifts, if the drift is still there.
+        """
         if not event.retrain:
             return
         now = datetime.now(UTC)
         held = self._held_back(now)
         if held:
-            await self._record(RetrainStep("suppressed", held, now, event_id=event.event_id))
-            logger.info("retraining not requested for %s: %s", event.event_id, held)
+            self.deferred = event
+            detail = f"{held}; deferred: asked for when that ends, if the drift persists"
+            await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
+            logger.info("retraining not requested for %s yet: %s", event.event_id, held)
             return
+        await self._request(event, event.window, now)
 
+    async def on_check(self, check: CheckResult) -> None:
+        """A later check of the deferred drift: ask now if it persists and nothing holds it back.
+
+        The deferral ends without a request when the drift clears, or when the reference
+        changes (a new champion): against the new one, a drift that persists is a new event.
+        """
+        deferred = self.deferred
+        if deferred is None or (check.kind, check.tier) != (deferred.kind, deferred.tier):
+            return
+        if _reference_id(check.reference) != _reference_id(deferred.reference):
+            self.deferred = None
+            logger.info("deferred drift %s: the reference changed", deferred.event_id)
+            return
+        if not check.drifted:
+            self.deferred = None
+            logger.info("deferred drift %s cleared by itself", deferred.event_id)
+            return
+        now = datetime.now(UTC)
+        if not crosses(self.policy, check.kind, len(check.findings)) or self._held_back(now):
+            return
+        self.deferred = None
+        still = (
+            f"deferred, still drifted at decisions {check.window.first_seq}-{check.window.last_seq}"
+        )
+        await self._request(deferred, check.window, now, still)
+
+    async def _request(
+        self, event: DriftDetected, latest: DriftWindow, now: datetime, note: str = ""
+    ) -> None:
+        window = training_window(self.policy, latest)
         request = RetrainRequest(
             request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"chainwatch-drift:{event.event_id}").hex,
             requested_by="drift",
             reason=request_reason(event),
             requested_at=now,
+            window=window,
         )
         await request_retraining(self.js, request)
+        detail = f"{request.reason}; {note + '; ' if note else ''}training on transactions "
         step = RetrainStep(
             "requested",
-            request.reason,
+            detail + window.describe(),
             now,
             request.request_id,
             event.event_id,

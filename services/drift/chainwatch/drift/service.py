@@ -68,6 +68,7 @@ class DriftService:
             min_features=settings.retrain_min_features,
             cooldown_s=settings.retrain_cooldown_s,
             timeout_s=settings.retrain_timeout_s,
+            window_s=settings.retrain_window_s,
         )
         self.healer = Healer(js, pool, self.policy)
         self.champion: str | None = None
@@ -78,6 +79,7 @@ class DriftService:
         self._pending_checks: list[CheckResult] = []
         self._pending_events: list[DriftDetected] = []
         self._pending_healing: list[DriftDetected] = []
+        self._pending_followups: list[CheckResult] = []
         self._pending_served: tuple[str, int, datetime] | None = None
         common: dict[str, Any] = {
             "stage": STAGE,
@@ -181,6 +183,7 @@ class DriftService:
                 metrics.DECISIONS.inc()
                 self._pending_references.extend(observed.references)
                 self._pending_checks.extend(observed.checks)
+                self._pending_followups.extend(observed.checks)
                 self._pending_events.extend(
                     self.event(r, decision.model_versions) for r in observed.events
                 )
@@ -256,6 +259,10 @@ class DriftService:
         while self._pending_healing:
             await self.healer.on_event(self._pending_healing[0])
             self._pending_healing.pop(0)
+
+        while self._pending_followups:
+            await self.healer.on_check(self._pending_followups[0])
+            self._pending_followups.pop(0)
 
         if self._pending_served is not None:
             await self.healer.on_served(*self._pending_served)

@@ -80,6 +80,14 @@ class DriftSettings(BaseSettings):
     retrain_poll_s: float = Field(
         5.0, gt=0, description="How often the trainer's decisions are looked up"
     )
+    retrain_window_s: float = Field(
+        7 * 86400.0,
+        gt=0,
+        description=(
+            "A retraining run trains on the transactions that arrived this long before the "
+            "drift and since (chainwatch.tx.raw keeps 7 days)"
+        ),
+    )
 
     # consuming and operations
     durable: str = Field("drift", description="Durable consumer name of tx.scored")

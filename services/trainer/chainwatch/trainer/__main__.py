@@ -4,6 +4,7 @@
 
     chainwatch-trainer serve      # Dagster UI + daemon (schedule, sensor), /healthz; default
     chainwatch-trainer train      # run screening_training once, in this process
+    chainwatch-trainer train --since 2026-12-01T00:00Z   # ... on what arrived since then
     chainwatch-trainer elliptic   # run the Elliptic benchmark once
 
 ``serve`` supervises ``dagster-webserver`` and ``dagster-daemon`` as child processes and
@@ -25,8 +26,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from chainwatch.shared.health import HealthServer, ReadinessCheck
 from chainwatch.shared.logs import configure_logging
+from chainwatch.shared.retraining import TrainingWindow
 from chainwatch.trainer.settings import TrainerSettings
 
 logger = logging.getLogger("chainwatch.trainer")
@@ -136,14 +140,34 @@ def main(argv: Sequence[str] | None = None) -> None:
     train.add_argument(
         "--shuffle-labels", action="store_true", help="degrade the XGBoost candidate on purpose"
     )
+    train.add_argument(
+        "--since",
+        metavar="ISO8601",
+        help="train on the transactions that reached chainwatch.tx.raw since then (with a zone)",
+    )
+    train.add_argument("--until", metavar="ISO8601", help="... and up to then (needs --since)")
     commands.add_parser("elliptic", help="run the Elliptic benchmark once")
     args = parser.parse_args(argv)
+    window = None
+    if args.command == "train" and (args.since or args.until):
+        if not args.since:
+            parser.error("--until needs --since")
+        try:
+            window = TrainingWindow.model_validate({"start": args.since, "end": args.until})
+        except ValidationError as exc:
+            parser.error(f"not a training window: {exc.errors()[0]['msg']}")
 
     settings = TrainerSettings()
     configure_logging("trainer", settings.log.level, settings.log.format)
     if args.command == "train":
-        config = {"ops": {"xgb_candidate": {"config": {"shuffle_labels": args.shuffle_labels}}}}
-        sys.exit(run_job(settings, "screening_training", config))
+        from chainwatch.trainer.retrain import window_config
+
+        ops: dict[str, object] = {
+            "xgb_candidate": {"config": {"shuffle_labels": args.shuffle_labels}}
+        }
+        if window is not None:
+            ops["screening_transactions"] = {"config": window_config(window)}
+        sys.exit(run_job(settings, "screening_training", {"ops": ops}))
     if args.command == "elliptic":
         sys.exit(run_job(settings, "elliptic", {}))
     sys.exit(asyncio.run(serve(settings)))

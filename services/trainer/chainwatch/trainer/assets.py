@@ -11,6 +11,11 @@ ones too, so they can be inspected). Its blocking check is the promotion gate: w
 fails, the promotion asset does not run, the pointer does not move, and the check's
 metadata and the ``training_run`` row say why. Run tag ``chainwatch/trigger`` (schedule,
 drift, manual) is recorded with the decision.
+
+The data: the configured source (``transactions``: the recorded files), unless the run's
+config names a window (``DataWindowConfig``), as a retraining request from the drift
+service does; then the transactions that reached the platform in that window
+(``recent_transactions``: read back from ``chainwatch.tx.raw``).
 """
 
 from dataclasses import dataclass
@@ -24,12 +29,14 @@ import numpy.typing as npt
 from chainwatch.scorer.labels import LabelBook
 from chainwatch.scorer.models import ModelRefusedError, load_batch_model
 from chainwatch.shared.registry import MODEL_CHALLENGER, MODEL_CHAMPION, ModelPointer
+from chainwatch.shared.retraining import TrainingWindow
 from chainwatch.trainer import metrics
 from chainwatch.trainer.candidate import Candidate, ChampionJudge, train_candidate
 from chainwatch.trainer.dataset import LoadedTransactions, TransactionSource
 from chainwatch.trainer.gate import Champion, GateParams
 from chainwatch.trainer.labels import LabelPolicy
 from chainwatch.trainer.ledger import TrainingLedger
+from chainwatch.trainer.recent import StreamTransactions
 from chainwatch.trainer.registry import ModelRegistry
 from chainwatch.trainer.retrain import TRIGGER_TAG
 from chainwatch.trainer.screening import Array, FeatureSet, LabelledData
@@ -43,6 +50,25 @@ HEADLINE = (
     *("yield_at_1pct", "recall_at_1pct", "brier", "ece", "threshold"),
 )
 """The held-out figures shown in run metadata (the card has them all)."""
+
+
+class DataWindowConfig(dg.Config):
+    """Train on the transactions that arrived in this window (ISO 8601 with a zone).
+
+    Both empty: the configured data. ``window_end`` empty: up to when the run reads.
+    """
+
+    window_start: str = ""
+    window_end: str = ""
+
+    def window(self) -> TrainingWindow | None:
+        if not self.window_start:
+            if self.window_end:
+                raise ValueError("window_end needs a window_start")
+            return None
+        return TrainingWindow.model_validate(
+            {"start": self.window_start, "end": self.window_end or None}
+        )
 
 
 class LabelConfig(dg.Config):
@@ -84,11 +110,20 @@ class LabelLists:
 
 @dg.asset(group_name=GROUP, description="Real transactions in time order, from the source")
 def screening_transactions(
-    context: dg.AssetExecutionContext, transactions: dg.ResourceParam[TransactionSource]
+    context: dg.AssetExecutionContext,
+    config: DataWindowConfig,
+    transactions: dg.ResourceParam[TransactionSource],
+    recent_transactions: dg.ResourceParam[StreamTransactions],
 ) -> LoadedTransactions:
-    loaded = transactions.load()
+    window = config.window()
+    loaded = transactions.load() if window is None else recent_transactions.load(window)
     context.add_output_metadata(
-        {"transactions": len(loaded.txs), "skipped": loaded.skipped, "source": loaded.description}
+        {
+            "transactions": len(loaded.txs),
+            "skipped": loaded.skipped,
+            "source": loaded.description,
+            "window": window.describe() if window else "none: the configured data",
+        }
     )
     return loaded
 

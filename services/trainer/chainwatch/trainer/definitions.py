@@ -10,7 +10,7 @@ blocking promotion gates → promotion), ``elliptic`` (the benchmark) and
 ``onboarding_training`` (the onboarding risk model: ``onboarding_assets``) and
 ``fees_training`` (the fee model: ``fees_assets``). Screening training
 also runs on a schedule and whenever a ``RetrainRequest`` arrives on the bus (the drift
-service's way in).
+service's way in), on the window the request names.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from chainwatch.trainer.elliptic_assets import EllipticFolders
 from chainwatch.trainer.fees_assets import FeesTraining
 from chainwatch.trainer.ledger import NoLedger, PostgresLedger
 from chainwatch.trainer.onboarding_assets import OnboardingTraining
+from chainwatch.trainer.recent import StreamTransactions
 from chainwatch.trainer.registry import ModelRegistry
 from chainwatch.trainer.retrain import TRIGGER_TAG, build_retrain_sensor, build_schedule
 from chainwatch.trainer.settings import TrainerSettings
@@ -53,6 +54,7 @@ def build_resources(settings: TrainerSettings) -> dict[str, object]:
     ensure_bucket = isinstance(store, S3Store) and settings.registry.create_bucket
     return {
         "transactions": RecordedTransactions(settings.data.data_dir, settings.replay_files),
+        "recent_transactions": StreamTransactions(settings.nats, settings.window_max_transactions),
         "label_lists": LabelLists(settings.data.data_dir),
         "registry": ModelRegistry(store, settings.nats, mirrors, ensure_bucket=ensure_bucket),
         "ledger": (

@@ -3,8 +3,11 @@
 The sensor reads ``chainwatch.trainer.retrain`` (see ``chainwatch.shared.retraining``) by
 stream sequence, from the cursor Dagster keeps for it: requests that arrived since the
 last tick become one run (``run_key`` = the last sequence, so a tick evaluated twice
-launches once), tagged with who asked and why. An undecodable request is logged and
-passed over; it stays in the stream for inspection.
+launches once), tagged with who asked and why. When requests name a training window, the
+run trains on their union (the asset ``screening_transactions`` gets it as config, and tag
+``chainwatch/window`` shows it); requests without one leave the window as the others set
+it, and with none at all the run trains on the configured data. An undecodable request is
+logged and passed over; it stays in the stream for inspection.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import nats.js.errors
 
 from chainwatch.shared import bus
 from chainwatch.shared.errors import DecodeError
-from chainwatch.shared.retraining import RETRAIN_STREAM, RetrainRequest
+from chainwatch.shared.retraining import RETRAIN_STREAM, RetrainRequest, TrainingWindow
 from chainwatch.shared.settings import NatsSettings
 from chainwatch.trainer.registry import connect_within
 
@@ -26,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 TRIGGER_TAG = "chainwatch/trigger"
 REASON_TAG = "chainwatch/reason"
+WINDOW_TAG = "chainwatch/window"
 MAX_REQUESTS_PER_TICK = 500
 
 
@@ -59,6 +63,30 @@ async def read_requests(nats_settings: NatsSettings, after_seq: int) -> PendingR
         await nc.drain()
 
 
+def requested_window(requests: list[RetrainRequest]) -> TrainingWindow | None:
+    """The union of the windows the requests name; none when none does."""
+    window = None
+    for request in requests:
+        if request.window is not None:
+            window = request.window if window is None else window.union(request.window)
+    return window
+
+
+def window_config(window: TrainingWindow) -> dict[str, str]:
+    """The data set asset's config (``assets.DataWindowConfig``) for ``window``."""
+    config = {"window_start": window.start.isoformat()}
+    if window.end is not None:
+        config["window_end"] = window.end.isoformat()
+    return config
+
+
+def window_run_config(window: TrainingWindow | None) -> dict[str, object]:
+    """Run config giving ``window`` to the data set asset (empty: the configured data)."""
+    if window is None:
+        return {}
+    return {"ops": {"screening_transactions": {"config": window_config(window)}}}
+
+
 def build_retrain_sensor(
     job: dg.UnresolvedAssetJobDefinition, nats_settings: NatsSettings, interval_s: int
 ) -> dg.SensorDefinition:
@@ -82,9 +110,12 @@ def build_retrain_sensor(
         newest = pending.requests[-1]
         reasons = "; ".join(sorted({r.reason for r in pending.requests}))
         context.log.info("%d retraining request(s): %s", len(pending.requests), reasons)
+        window = requested_window(pending.requests)
+        tags = {TRIGGER_TAG: newest.requested_by, REASON_TAG: reasons[:250]}
+        if window is not None:
+            tags[WINDOW_TAG] = window.describe()
         run = dg.RunRequest(
-            run_key=f"retrain-{pending.last_seq}",
-            tags={TRIGGER_TAG: newest.requested_by, REASON_TAG: reasons[:250]},
+            run_key=f"retrain-{pending.last_seq}", run_config=window_run_config(window), tags=tags
         )
         return dg.SensorResult(run_requests=[run], cursor=str(pending.last_seq))
 

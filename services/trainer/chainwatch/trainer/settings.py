@@ -22,6 +22,11 @@ class TrainerSettings(BaseSettings):
         default_factory=lambda: ["all"],
         description="Recorded files to train on: presets, paths or globs under the data dir",
     )
+    window_max_transactions: int = Field(
+        500_000,
+        ge=1,
+        description="Most transactions a windowed run reads from chainwatch.tx.raw (newest kept)",
+    )
     mirror_root: Path | None = Field(
         None, description="Also write every version to this folder (a filesystem store)"
     )
