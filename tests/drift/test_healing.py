@@ -30,14 +30,17 @@ POLICY = HealingPolicy(
 )
 
 
-def _event(event_id: str, *, retrain: bool = True) -> DriftDetected:
+def _event(event_id: str, *, retrain: bool = True, features: int = 1) -> DriftDetected:
     now = datetime.now(UTC)
     return DriftDetected(
         event_id=event_id,
         kind=DriftKind.FEATURE,
         detected_at=now,
         summary="3 of 53 features drifted: fee_rate_sat_vb (PSI 1.20), ...",
-        findings=[DriftFinding(subject="fee_rate_sat_vb", test="ks", statistic=0.4, psi=1.2)],
+        findings=[
+            DriftFinding(subject=f"feature_{i}", test="ks", statistic=0.4, psi=1.2)
+            for i in range(features)
+        ],
         window=DriftWindow(first_seq=51, last_seq=250, first_at=now, last_at=now, size=200),
         model_versions={"batch": "v1"},
         retrain=retrain,
@@ -192,7 +195,7 @@ async def test_a_drift_held_back_is_asked_for_when_the_guard_lifts_if_it_persist
     assert second.window.start > first.window.start
     detail = await fresh_pool.fetchval("SELECT detail FROM drift_retrain ORDER BY id DESC LIMIT 1")
     assert "still drifted at decisions 351-550" in detail
-    assert healer.deferred is None
+    assert not healer.deferred
 
 
 async def test_a_deferred_drift_is_forgotten_when_it_clears_or_the_reference_changes(
@@ -203,11 +206,11 @@ async def test_a_deferred_drift_is_forgotten_when_it_clears_or_the_reference_cha
     await healer.on_event(_event("e1"))
     await healer.on_event(_event("e2"))  # e1 is open: deferred
     await healer.on_check(_check(301, drifted=False))  # cleared by itself
-    assert healer.deferred is None
+    assert not healer.deferred
 
     await healer.on_event(_event("e3"))  # e1 is still open: deferred
     await healer.on_check(_check(351, reference="card:screening-xgb:v2"))  # a new champion
-    assert healer.deferred is None
+    assert not healer.deferred
     await healer.poll()
 
     assert await _steps(fresh_pool) == [
@@ -215,3 +218,21 @@ async def test_a_deferred_drift_is_forgotten_when_it_clears_or_the_reference_cha
         ("suppressed", "e2"),
         ("suppressed", "e3"),
     ]
+
+
+async def test_a_drift_that_begins_weak_asks_for_retraining_once_it_has_grown(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    # The alarm reports a drift when it begins; one that begins below the policy and grows
+    # raises no new event, so the healer follows its checks.
+    healer = Healer(private_nc.jetstream(), fresh_pool, POLICY)
+    await healer.on_event(_event("e1", retrain=False, features=1))
+    assert await _steps(fresh_pool) == []
+
+    await healer.on_check(_check(301))  # now three features: past the policy
+
+    assert await _steps(fresh_pool) == [("requested", "e1")]
+    [request] = await _requests(private_nc)
+    assert "still drifted" in request.reason and "decisions 301-500" in request.reason
+    detail = await fresh_pool.fetchval("SELECT detail FROM drift_retrain")
+    assert "grew by decisions 301-500" in detail

@@ -24,6 +24,7 @@ from chainwatch.shared.registry import MODEL_CHAMPION, RegistrySettings, current
 from chainwatch.shared.retraining import RetrainRequest, TrainingWindow, request_retraining
 from chainwatch.shared.schemas import RawTransaction, Transaction
 from chainwatch.shared.settings import DataSettings, NatsSettings
+from chainwatch.trainer import __main__ as trainer_cli
 from chainwatch.trainer.dataset import LoadedTransactions, RecordedTransactions
 from chainwatch.trainer.definitions import build_definitions
 from chainwatch.trainer.recent import EmptyWindowError, StreamTransactions
@@ -186,3 +187,22 @@ async def test_a_drift_request_trains_the_new_model_on_its_window(
         assert datetime.fromisoformat(card["data_window"][part]["from"]) >= boundary_ts
     assert card["data_window"]["held_out"]["positives"] >= 5
     assert serving == candidate.version
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["train", "--until", "2026-12-02T00:00Z"], "--until needs --since"),
+        (["train", "--since", "last tuesday"], "not a training window"),
+        (["train", "--since", "2026-12-02T00:00"], "not a training window"),  # no zone
+        (["train", "--since", "2026-12-02T00:00Z", "--until", "2026-12-01T00:00Z"], "end after"),
+    ],
+)
+def test_the_command_line_refuses_a_window_it_cannot_use(
+    argv: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        trainer_cli.main(argv)
+
+    assert exited.value.code == 2
+    assert complaint in capsys.readouterr().err

@@ -40,10 +40,14 @@ from chainwatch.drift.store import RetrainStep
 from chainwatch.shared.drift import DriftDetected, DriftKind, DriftReference, DriftWindow
 from chainwatch.shared.registry import MODEL_CHAMPION, ModelPointer
 from chainwatch.shared.retraining import RetrainRequest, TrainingWindow, request_retraining
+from chainwatch.shared.schemas import Tier
 
 logger = logging.getLogger(__name__)
 
 REASON_LIMIT = 500
+WINDOWED = frozenset({DriftKind.FEATURE, DriftKind.PREDICTION})
+"""Kinds checked on every window, whose later checks show whether a drift persists. The
+ADWIN kinds (anomaly, performance) report each rise as an event of its own instead."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,15 @@ def crosses(policy: HealingPolicy, kind: DriftKind, drifted_subjects: int) -> bo
     return kind != DriftKind.FEATURE or drifted_subjects >= policy.min_features
 
 
-def request_reason(event: DriftDetected) -> str:
-    """The request's reason: what drifted, over which window, against which reference."""
-    window = event.window
+def request_reason(
+    event: DriftDetected, summary: str | None = None, window: DriftWindow | None = None
+) -> str:
+    """The request's reason: what drifted (by the latest check), over which window, against
+    which reference."""
+    window = window or event.window
     reference = event.reference.reference_id if event.reference else "its own past (ADWIN)"
     text = (
-        f"{event.kind.value} drift {event.event_id}: {event.summary}; window: decisions "
+        f"{event.kind.value} drift {event.event_id}: {summary or event.summary}; window: decisions "
         f"{window.first_seq}-{window.last_seq} ({window.size}, {window.first_at:%Y-%m-%dT%H:%M:%SZ}"
         f" to {window.last_at:%Y-%m-%dT%H:%M:%SZ}); reference: {reference}"
     )
@@ -81,6 +88,14 @@ def training_window(policy: HealingPolicy, drifted: DriftWindow) -> TrainingWind
 
 def _reference_id(reference: DriftReference | None) -> str | None:
     return reference.reference_id if reference is not None else None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A drift followed until it asks for retraining: held back by a guard, or still weak."""
+
+    event: DriftDetected
+    held: bool
 
 
 @dataclass(frozen=True)
@@ -106,7 +121,8 @@ class Healer:
         self.open: RetrainStep | None = None
         self.last_requested_at: datetime | None = None
         self.awaiting_serving: Promoted | None = None
-        self.deferred: DriftDetected | None = None
+        self.deferred: dict[tuple[DriftKind, Tier | None], Deferred] = {}
+        """Drifts followed by ``on_check``, per kind and tier."""
 
     async def restore(self) -> None:
         """Pick up a request left open by an earlier run of the service."""
@@ -118,55 +134,72 @@ class Healer:
     async def on_event(self, event: DriftDetected) -> None:
         """Ask for retraining if the event crosses the policy and no guard holds it back.
 
-        An event held back is deferred, not dropped: ``on_check`` asks for it once the guard
-        lifts, if the drift is still there.
+        An event held back is deferred, not dropped, and one of a listed kind that is still
+        below the policy (too few features) is watched: its alarm stays up while the drift
+        grows and raises no new event, so ``on_check`` follows the drift's later checks.
         """
+        if event.kind not in self.policy.retrain_on:
+            return
+        key = (event.kind, event.tier)
+        followable = event.kind in WINDOWED
         if not event.retrain:
+            if followable:
+                self.deferred[key] = Deferred(event, held=False)
             return
         now = datetime.now(UTC)
         held = self._held_back(now)
         if held:
-            self.deferred = event
-            detail = f"{held}; deferred: asked for when that ends, if the drift persists"
+            if followable:
+                self.deferred[key] = Deferred(event, held=True)
+            later = "asked for when that ends, if the drift persists" if followable else "dropped"
+            detail = f"{held}; {'deferred: ' if followable else ''}{later}"
             await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
             logger.info("retraining not requested for %s yet: %s", event.event_id, held)
             return
-        await self._request(event, event.window, now)
+        self.deferred.pop(key, None)
+        await self._request(event, event.summary, event.window, now)
 
     async def on_check(self, check: CheckResult) -> None:
-        """A later check of the deferred drift: ask now if it persists and nothing holds it back.
+        """A later check of a deferred or watched drift: ask now if it crosses the policy.
 
-        The deferral ends without a request when the drift clears, or when the reference
-        changes (a new champion): against the new one, a drift that persists is a new event.
+        That is when the drift persists (or has grown to enough features) and nothing holds
+        it back. Following it ends without a request when the drift clears, or when the
+        reference changes (a new champion: against it, a drift that persists is a new event).
         """
-        deferred = self.deferred
-        if deferred is None or (check.kind, check.tier) != (deferred.kind, deferred.tier):
+        key = (check.kind, check.tier)
+        followed = self.deferred.get(key)
+        if followed is None or check.kind not in WINDOWED:
             return
-        if _reference_id(check.reference) != _reference_id(deferred.reference):
-            self.deferred = None
-            logger.info("deferred drift %s: the reference changed", deferred.event_id)
+        event = followed.event
+        if _reference_id(check.reference) != _reference_id(event.reference):
+            del self.deferred[key]
+            logger.info("drift %s no longer followed: the reference changed", event.event_id)
             return
         if not check.drifted:
-            self.deferred = None
-            logger.info("deferred drift %s cleared by itself", deferred.event_id)
+            del self.deferred[key]
+            logger.info("drift %s cleared by itself", event.event_id)
             return
         now = datetime.now(UTC)
         if not crosses(self.policy, check.kind, len(check.findings)) or self._held_back(now):
             return
-        self.deferred = None
-        still = (
-            f"deferred, still drifted at decisions {check.window.first_seq}-{check.window.last_seq}"
-        )
-        await self._request(deferred, check.window, now, still)
+        del self.deferred[key]
+        at = f"decisions {check.window.first_seq}-{check.window.last_seq}"
+        note = f"deferred, still drifted at {at}" if followed.held else f"grew by {at}"
+        await self._request(event, check.summary, check.window, now, note)
 
     async def _request(
-        self, event: DriftDetected, latest: DriftWindow, now: datetime, note: str = ""
+        self,
+        event: DriftDetected,
+        summary: str,
+        latest: DriftWindow,
+        now: datetime,
+        note: str = "",
     ) -> None:
         window = training_window(self.policy, latest)
         request = RetrainRequest(
             request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"chainwatch-drift:{event.event_id}").hex,
             requested_by="drift",
-            reason=request_reason(event),
+            reason=request_reason(event, summary, latest),
             requested_at=now,
             window=window,
         )

@@ -1,7 +1,8 @@
 """Which reference the features are compared with, and re-basing it when a model is promoted.
 
-The reference is the serving champion's training data, summarised in its card under
-``feature_reference`` by the trainer. When no champion serves, or its card has no usable
+The reference is the newest part of the serving champion's data set (its held-out window,
+on which the promotion gate judged it), summarised in its card under ``feature_reference``
+by the trainer. When no champion serves, or its card has no usable
 reference (an older card, another feature set), the tracker collects the next
 ``bootstrap_size`` decisions and summarises those instead: a *bootstrap* reference, which
 says so in every event's evidence. Each promotion of the champion re-bases the reference.
@@ -51,7 +52,7 @@ def card_reference(name: str, version: str, card: Mapping[str, Any]) -> ActiveRe
         model_name=name,
         model_version=version,
         rows=parsed.rows,
-        description=f"training data of {name} {version}: {parsed.rows} rows, {parsed.rows_from}",
+        description=f"data set of {name} {version}: {parsed.rows} rows, {parsed.rows_from}",
     )
     return ActiveReference(parsed, info)
 

@@ -78,8 +78,8 @@ class DriftService:
         self._pending_references: list[ActiveReference] = []
         self._pending_checks: list[CheckResult] = []
         self._pending_events: list[DriftDetected] = []
-        self._pending_healing: list[DriftDetected] = []
-        self._pending_followups: list[CheckResult] = []
+        self._pending_healing: list[tuple[DriftDetected | None, CheckResult | None]] = []
+        """For the healer, in the order observed: each check, with its event if it raised one."""
         self._pending_served: tuple[str, int, datetime] | None = None
         common: dict[str, Any] = {
             "stage": STAGE,
@@ -183,10 +183,9 @@ class DriftService:
                 metrics.DECISIONS.inc()
                 self._pending_references.extend(observed.references)
                 self._pending_checks.extend(observed.checks)
-                self._pending_followups.extend(observed.checks)
-                self._pending_events.extend(
-                    self.event(r, decision.model_versions) for r in observed.events
-                )
+                raised = {id(r): self.event(r, decision.model_versions) for r in observed.events}
+                self._pending_events.extend(raised.values())
+                self._pending_healing.extend((raised.get(id(c)), c) for c in observed.checks)
                 served = decision.model_versions.get("batch")
                 if awaiting and served == awaiting.version and self._pending_served is None:
                     self._pending_served = (served, delivery.stream_seq, decision.decided_at)
@@ -213,7 +212,9 @@ class DriftService:
                     )
                     if result is not None:
                         self._pending_checks.append(result)
-                        self._pending_events.append(self.event(result, verdict.model_versions))
+                        raised = self.event(result, verdict.model_versions)
+                        self._pending_events.append(raised)
+                        self._pending_healing.append((raised, None))
             await self._flush()
 
     def event(self, result: CheckResult, model_versions: dict[str, str]) -> DriftDetected:
@@ -253,16 +254,16 @@ class DriftService:
             for event in self._pending_events:
                 metrics.EVENTS.labels(event.kind.value).inc()
                 logger.info("drift detected (%s): %s", event.kind.value, event.summary)
-            self._pending_healing.extend(self._pending_events)
             self._pending_events = []
 
         while self._pending_healing:
-            await self.healer.on_event(self._pending_healing[0])
+            raised, checked = self._pending_healing[0]
+            if raised is not None:
+                await self.healer.on_event(raised)
+                self._pending_healing[0] = (None, checked)  # done: not again if on_check fails
+            if checked is not None:
+                await self.healer.on_check(checked)
             self._pending_healing.pop(0)
-
-        while self._pending_followups:
-            await self.healer.on_check(self._pending_followups[0])
-            self._pending_followups.pop(0)
 
         if self._pending_served is not None:
             await self.healer.on_served(*self._pending_served)

@@ -96,7 +96,8 @@ def train_candidate(
             "train": features.window_summary(split.train),
             "validation": features.window_summary(split.validation),
             "held_out": features.window_summary(split.held_out),
-            "order": "block time, then position in the block; never shuffled",
+            "order": "time (block time, or arrival for a stream window), then source order; "
+            "never shuffled",
             "split_notes": list(split.notes),
         },
         "label_sources": data.labelled.counts(),
@@ -114,13 +115,27 @@ def train_candidate(
         "gate": decision.as_dict(),
         "caveats": caveats(features, data, shuffle_labels),
         # For the drift service: see chainwatch.shared.feature_reference.
-        feature_reference.CARD_KEY: feature_reference.summarise(
-            features.x,
-            features.feature_names,
-            "every row of the data set (train, validation and held-out windows)",
-        ).to_card(),
+        feature_reference.CARD_KEY: reference_summary(features),
     }
     return Candidate(name, version, framework, fitted, threshold, card, decision)
+
+
+def reference_summary(features: FeatureSet) -> dict[str, object]:
+    """The drift service's reference: the held-out window, the newest rows of the data set.
+
+    Not the whole data set: a data set read from a recent window can span a change of the
+    world (the drift that asked for it), and the model should be compared with the world as
+    it last saw it, on which the promotion gate judged it, not with an average of before
+    and after.
+    """
+    held_out = features.split.held_out
+    summary = features.window_summary(held_out)
+    return feature_reference.summarise(
+        features.x[held_out],
+        features.feature_names,
+        f"the held-out window: the newest {summary['rows']} rows of the data set "
+        f"({summary['from']} to {summary['to']}), on which the promotion gate judged it",
+    ).to_card()
 
 
 def caveats(features: FeatureSet, data: LabelledData, shuffled: bool) -> list[str]:
