@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 from nats.aio.client import Client as NATS
 
 from chainwatch.drift.checks import CheckResult
@@ -236,3 +237,24 @@ async def test_a_drift_that_begins_weak_asks_for_retraining_once_it_has_grown(
     assert "still drifted" in request.reason and "decisions 301-500" in request.reason
     detail = await fresh_pool.fetchval("SELECT detail FROM drift_retrain")
     assert "grew by decisions 301-500" in detail
+
+
+async def test_a_deferred_request_that_fails_is_asked_again_when_the_batch_is_retried(
+    private_nc: NATS, fresh_pool: asyncpg.Pool, fresh_database_url: str
+) -> None:
+    brief = HealingPolicy(POLICY.retrain_on, 3, cooldown_s=0.0, timeout_s=3600.0)
+    healer = Healer(private_nc.jetstream(), fresh_pool, brief)
+    await healer.on_event(_event("e1", retrain=False))  # weak: followed
+    gone = await asyncpg.create_pool(fresh_database_url, min_size=1, max_size=1)
+    await gone.close()
+    healer.pool = gone  # the database goes away after the request is published
+
+    with pytest.raises(asyncpg.InterfaceError):
+        await healer.on_check(_check(301))
+    assert healer.deferred  # still followed: the service retries the batch
+    healer.pool = fresh_pool
+    await healer.on_check(_check(301))
+
+    assert await _steps(fresh_pool) == [("requested", "e1")]
+    assert len(await _requests(private_nc)) == 1  # published twice, kept once (same id)
+    assert not healer.deferred and healer.open is not None

@@ -272,6 +272,12 @@ def _era_of(source: str) -> str:
     return "recent"
 
 
+def _summaries(events: list[asyncpg.Record]) -> list[str]:
+    return [
+        f"{e['first_seq']}-{e['last_seq']} vs {e['reference_id']}: {e['summary']}" for e in events
+    ]
+
+
 async def _published_count(nc: NATS) -> int:
     return int((await nc.jetstream().stream_info(subjects.TX_RAW_STREAM.name)).state.messages)
 
@@ -342,7 +348,9 @@ async def test_era_changes_fire_drift_retrain_and_a_new_model_serves(system: Sys
     delays: dict[str, dict[str, Any]] = {}
     for era in ("2018", "2019", "recent"):
         start = boundaries[era]
-        first = next(e for e in feature_events if e["last_seq"] >= start["seq"])
+        later = [e for e in feature_events if e["last_seq"] >= start["seq"]]
+        assert later, f"no drift event from the {era} era on: {_summaries(events)}"
+        first = later[0]
         assert _era_of(by_seq[first["last_seq"]]["source"]) == era, first["summary"]
         delays[era] = {
             "transactions": first["last_seq"] - start["seq"] + 1,

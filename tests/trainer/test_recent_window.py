@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ import pytest
 
 from chainwatch.devstack.servers import NatsServer
 from chainwatch.shared import bus, subjects
+from chainwatch.shared.errors import TransientError
 from chainwatch.shared.registry import MODEL_CHAMPION, RegistrySettings, current_version
 from chainwatch.shared.retraining import RetrainRequest, TrainingWindow, request_retraining
 from chainwatch.shared.schemas import RawTransaction, Transaction
@@ -105,7 +107,9 @@ async def test_only_the_newest_are_kept_beyond_the_cap(published: Published) -> 
     loaded = await asyncio.to_thread(capped.load, TrainingWindow(start=published.boundary))
 
     assert _txids(loaded) == published.new[-50:]
-    assert loaded.skipped["beyond_cap"] == len(published.new) - 50
+    # Read from the 50th newest message on: the others, the malformed message and the
+    # repeat among them, are counted as beyond the cap without being decoded.
+    assert loaded.skipped == {"beyond_cap": len(published.new) + 2 - 50}
     assert "only the newest 50 kept" in loaded.description
 
 
@@ -116,6 +120,46 @@ async def test_a_window_with_nothing_in_it_is_refused_with_the_reason(
 
     with pytest.raises(EmptyWindowError, match="no transaction in CHAINWATCH_TX_RAW arrived"):
         await asyncio.to_thread(StreamTransactions(published.nats).load, later)
+
+
+async def test_a_stalled_read_waits_a_pause_out_and_fails_rather_than_train_on_part(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    server = NatsServer(tmp_path / "nats").start()
+    assert server.process is not None
+    settings = NatsSettings(url=server.url, connect_attempts=3)
+    txs = [t.tx for t in RecordedTransactions(data_dir, [NEW_ERA]).load().txs]
+    nc = await bus.connect(settings, "test-stall")
+
+    async def read_while_frozen(frozen_s: float, max_stalls: int) -> LoadedTransactions:
+        # One message per fetch, so the read is still going when the server freezes.
+        slow = StreamTransactions(
+            settings, batch_size=1, fetch_timeout_s=0.3, max_stalls=max_stalls
+        )
+        window = TrainingWindow(start=datetime.now(UTC) - timedelta(minutes=5))
+        reading = asyncio.create_task(asyncio.to_thread(slow.load, window))
+        await asyncio.sleep(0.5)
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            await asyncio.sleep(frozen_s)
+        finally:
+            server.process.send_signal(signal.SIGCONT)
+        return await asyncio.wait_for(reading, 60)
+
+    try:
+        await bus.ensure_streams(nc.jetstream())
+        # Ten copies under distinct message ids: 2,300 messages to read one by one.
+        copies = [(_raw(tx)[0], f"{tx.txid}-{n}") for n in range(10) for tx in txs]
+        await bus.publish_batch(nc.jetstream(), subjects.TX_RAW, copies)
+
+        paused = await read_while_frozen(frozen_s=0.5, max_stalls=10)
+        assert _txids(paused) == [tx.txid for tx in txs]
+        assert paused.skipped == {"duplicate": 9 * len(txs)}
+        with pytest.raises(TransientError, match="CHAINWATCH_TX_RAW"):
+            await read_while_frozen(frozen_s=4.0, max_stalls=2)
+    finally:
+        await nc.close()
+        server.stop()
 
 
 def test_the_run_trains_on_the_union_of_the_requested_windows() -> None:
@@ -132,6 +176,9 @@ def test_the_run_trains_on_the_union_of_the_requested_windows() -> None:
     assert requested_window([closed, open_ended]) == TrainingWindow(start=audit_window.start)
     with pytest.raises(ValueError, match="end after it starts"):
         TrainingWindow(start=t0, end=t0)
+    for number in (1733011200, "20261201"):  # Unix time to pydantic, rarely what was meant
+        with pytest.raises(ValueError, match="not a number"):
+            TrainingWindow.model_validate({"start": number})
 
 
 async def test_a_drift_request_trains_the_new_model_on_its_window(
@@ -195,6 +242,8 @@ async def test_a_drift_request_trains_the_new_model_on_its_window(
         (["train", "--until", "2026-12-02T00:00Z"], "--until needs --since"),
         (["train", "--since", "last tuesday"], "not a training window"),
         (["train", "--since", "2026-12-02T00:00"], "not a training window"),  # no zone
+        (["train", "--since", "2026"], "not a number"),  # not the year: Unix time 2026
+        (["train", "--since="], "not a training window"),
         (["train", "--since", "2026-12-02T00:00Z", "--until", "2026-12-01T00:00Z"], "end after"),
     ],
 )

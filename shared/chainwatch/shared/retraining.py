@@ -8,13 +8,14 @@ asked and why. Requests are kept for a week, so a trainer that was down catches 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from chainwatch.shared import bus, subjects
 from chainwatch.shared.schemas import WireModel
@@ -38,6 +39,16 @@ class TrainingWindow(WireModel):
     end: AwareDatetime | None = Field(
         None, description="Last arrival time included; none: up to when the run reads the data"
     )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: object) -> object:
+        # Pydantic would read a number, or a string of digits, as Unix time.
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value)
+        ):
+            raise ValueError("a time in ISO 8601 with a zone, not a number")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> TrainingWindow:

@@ -182,10 +182,10 @@ class Healer:
         now = datetime.now(UTC)
         if not crosses(self.policy, check.kind, len(check.findings)) or self._held_back(now):
             return
-        del self.deferred[key]
         at = f"decisions {check.window.first_seq}-{check.window.last_seq}"
         note = f"deferred, still drifted at {at}" if followed.held else f"grew by {at}"
         await self._request(event, check.summary, check.window, now, note)
+        del self.deferred[key]  # only now: a request that failed is asked again on retry
 
     async def _request(
         self,

@@ -149,8 +149,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("elliptic", help="run the Elliptic benchmark once")
     args = parser.parse_args(argv)
     window = None
-    if args.command == "train" and (args.since or args.until):
-        if not args.since:
+    if args.command == "train" and (args.since is not None or args.until is not None):
+        if args.since is None:
             parser.error("--until needs --since")
         try:
             window = TrainingWindow.model_validate({"start": args.since, "end": args.until})

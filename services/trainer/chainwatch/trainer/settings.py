@@ -23,7 +23,7 @@ class TrainerSettings(BaseSettings):
         description="Recorded files to train on: presets, paths or globs under the data dir",
     )
     window_max_transactions: int = Field(
-        500_000,
+        200_000,
         ge=1,
         description="Most transactions a windowed run reads from chainwatch.tx.raw (newest kept)",
     )
