@@ -1,11 +1,11 @@
 """Which reference the features are compared with, and re-basing it when a model is promoted.
 
-The reference is the newest part of the serving champion's data set (its held-out window,
-on which the promotion gate judged it), summarised in its card under ``feature_reference``
-by the trainer. When no champion serves, or its card has no usable
-reference (an older card, another feature set), the tracker collects the next
-``bootstrap_size`` decisions and summarises those instead: a *bootstrap* reference, which
-says so in every event's evidence. Each promotion of the champion re-bases the reference.
+The reference is the newest part of the serving champion's data set (its newest fifth),
+summarised in its card under ``feature_reference`` by the trainer. When no champion serves,
+or its card has no usable reference (an older card, another feature set), the tracker
+collects the next ``bootstrap_size`` decisions and summarises those instead: a *bootstrap*
+reference, which says so in every event's evidence. Each promotion of the champion
+re-bases the reference.
 """
 
 from __future__ import annotations

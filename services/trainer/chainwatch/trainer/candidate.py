@@ -22,6 +22,9 @@ from chainwatch.trainer.gate import DEFAULT_GATE, Champion, GateDecision, GatePa
 from chainwatch.trainer.screening import Array, FeatureSet, LabelledData
 from chainwatch.trainer.training import FITTERS, FittedModel, balanced_weights
 
+REFERENCE_FRACTION = 0.2
+"""Share of the data set, newest first, that the drift service compares traffic with."""
+
 ChampionJudge = Callable[[Array, npt.NDArray[np.int64]], Champion | None]
 """Scores the held-out rows (features, labels) with the serving model; None when none serves."""
 
@@ -121,20 +124,20 @@ def train_candidate(
 
 
 def reference_summary(features: FeatureSet) -> dict[str, object]:
-    """The drift service's reference: the held-out window, the newest rows of the data set.
+    """The drift service's reference: the newest ``REFERENCE_FRACTION`` of the data set.
 
     Not the whole data set: a data set read from a recent window can span a change of the
     world (the drift that asked for it), and the model should be compared with the world as
-    it last saw it, on which the promotion gate judged it, not with an average of before
-    and after.
+    it last saw it, not with an average of before and after. Not the held-out window either:
+    that one reaches back as far as it must to hold enough positives, into the old world.
     """
-    held_out = features.split.held_out
-    summary = features.window_summary(held_out)
+    rows = len(features.y)
+    newest = slice(rows - max(1, round(rows * REFERENCE_FRACTION)), rows)
+    summary = features.window_summary(newest)
     return feature_reference.summarise(
-        features.x[held_out],
+        features.x[newest],
         features.feature_names,
-        f"the held-out window: the newest {summary['rows']} rows of the data set "
-        f"({summary['from']} to {summary['to']}), on which the promotion gate judged it",
+        f"the newest {summary['rows']} rows of the data set ({summary['from']} to {summary['to']})",
     ).to_card()
 
 
