@@ -258,3 +258,49 @@ async def test_a_deferred_request_that_fails_is_asked_again_when_the_batch_is_re
     assert await _steps(fresh_pool) == [("requested", "e1")]
     assert len(await _requests(private_nc)) == 1  # published twice, kept once (same id)
     assert not healer.deferred and healer.open is not None
+
+
+async def test_a_drift_waits_for_decisions_of_the_new_world_before_asking(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    patient = HealingPolicy(POLICY.retrain_on, 3, 0.0, 3600.0, after_decisions=200)
+    healer = Healer(private_nc.jetstream(), fresh_pool, patient)
+    await healer.on_event(_event("e1", features=3))  # window 51-250: past the policy
+    await healer.on_check(_check(201))  # ends at 400: 150 decisions later, too soon
+
+    assert await _steps(fresh_pool) == []
+    await healer.on_check(_check(251))  # ends at 450: 200 decisions of the new world
+
+    assert await _steps(fresh_pool) == [("requested", "e1")]
+    detail = await fresh_pool.fetchval("SELECT detail FROM drift_retrain")
+    assert "waited 200 decisions, still drifted at decisions 251-450" in detail
+
+
+async def test_a_drift_whose_retraining_was_refused_asks_again_if_it_persists(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    brief = HealingPolicy(POLICY.retrain_on, 3, cooldown_s=0.3, timeout_s=3600.0)
+    healer = Healer(private_nc.jetstream(), fresh_pool, brief)
+    await healer.on_event(_event("e1", features=3))
+    await fresh_pool.execute(
+        "INSERT INTO training_run (run_id, trigger, model_name, candidate_version, "
+        "champion_version, decision, reasons, decided_at) "
+        "VALUES ('run-1', 'drift', $1, 'v1', NULL, 'refused', $2::jsonb, now())",
+        MODEL_CHAMPION,
+        json.dumps(["every held-out score is 0.0000: the model learned nothing"]),
+    )
+    await healer.poll()  # refused: the drift is followed again
+    await healer.on_check(_check(301))  # in the cool-down: held back, said once
+    await healer.on_check(_check(351))
+    await asyncio.sleep(0.35)
+    await healer.on_check(_check(401))  # the drift persists: asked again, with a new id
+
+    assert await _steps(fresh_pool) == [
+        ("requested", "e1"),
+        ("refused", "e1"),
+        ("suppressed", "e1"),
+        ("requested", "e1"),
+    ]
+    first, second = await _requests(private_nc)
+    assert first.request_id != second.request_id
+    assert "window: decisions 401-600" in second.reason

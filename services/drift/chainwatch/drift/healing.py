@@ -13,7 +13,9 @@ least ``cooldown_s`` apart; the trainer's sensor would launch a run per tick, so
 guard is kept here. A drift held back by the guard is deferred, not forgotten: when the
 guard lifts and the next check against the same reference still finds it, retraining is
 requested then (a model that learned the old world must not serve for an hour because its
-successor's drift arrived during a cool-down). A request is open until one of:
+successor's drift arrived during a cool-down). A drift that begins below the policy is
+followed the same way, since its alarm raises no new event as it grows. A request is open
+until one of:
 
 - ``promoted``: the champion's pointer moved after the request;
 - ``refused``: the trainer recorded a refusal of a drift-triggered candidate since then
@@ -30,6 +32,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import asyncpg
 from nats.js import JetStreamContext
@@ -57,6 +60,9 @@ class HealingPolicy:
     cooldown_s: float
     timeout_s: float
     window_s: float = 7 * 86400.0
+    after_decisions: int = 0
+    """Decisions to wait after a drifted window before asking, so the new model has some of
+    the new world to learn from."""
 
 
 def crosses(policy: HealingPolicy, kind: DriftKind, drifted_subjects: int) -> bool:
@@ -90,12 +96,17 @@ def _reference_id(reference: DriftReference | None) -> str | None:
     return reference.reference_id if reference is not None else None
 
 
+FollowedBecause = Literal["held", "weak", "waiting", "again"]
+
+
 @dataclass(frozen=True)
 class Deferred:
-    """A drift followed until it asks for retraining: held back by a guard, or still weak."""
+    """A drift followed until it asks for retraining, and why it has not asked yet: held
+    back by a guard, still weak, waiting for decisions of the new world, or its last
+    request was refused or timed out."""
 
     event: DriftDetected
-    held: bool
+    because: FollowedBecause
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,7 @@ class Healer:
         self.open: RetrainStep | None = None
         self.last_requested_at: datetime | None = None
         self.awaiting_serving: Promoted | None = None
+        self.open_event: DriftDetected | None = None
         self.deferred: dict[tuple[DriftKind, Tier | None], Deferred] = {}
         """Drifts followed by ``on_check``, per kind and tier."""
 
@@ -144,13 +156,18 @@ class Healer:
         followable = event.kind in WINDOWED
         if not event.retrain:
             if followable:
-                self.deferred[key] = Deferred(event, held=False)
+                self.deferred[key] = Deferred(event, "weak")
+            return
+        if followable and self.policy.after_decisions > 0:
+            self.deferred[key] = Deferred(event, "waiting")
+            logger.info("drift %s: asking once %d more decisions show it", event.event_id,
+                        self.policy.after_decisions)  # fmt: skip
             return
         now = datetime.now(UTC)
         held = self._held_back(now)
         if held:
             if followable:
-                self.deferred[key] = Deferred(event, held=True)
+                self.deferred[key] = Deferred(event, "held")
             later = "asked for when that ends, if the drift persists" if followable else "dropped"
             detail = f"{held}; {'deferred: ' if followable else ''}{later}"
             await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
@@ -180,10 +197,25 @@ class Healer:
             logger.info("drift %s cleared by itself", event.event_id)
             return
         now = datetime.now(UTC)
-        if not crosses(self.policy, check.kind, len(check.findings)) or self._held_back(now):
+        waited = check.window.last_seq - event.window.last_seq
+        if waited < self.policy.after_decisions or not crosses(
+            self.policy, check.kind, len(check.findings)
+        ):
+            return
+        held = self._held_back(now)
+        if held:
+            if followed.because != "held":  # said once per drift, not at every check
+                self.deferred[key] = Deferred(event, "held")
+                detail = f"{held}; deferred: asked for when that ends, if the drift persists"
+                await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
             return
         at = f"decisions {check.window.first_seq}-{check.window.last_seq}"
-        note = f"deferred, still drifted at {at}" if followed.held else f"grew by {at}"
+        note = {
+            "held": f"deferred, still drifted at {at}",
+            "weak": f"grew by {at}",
+            "waiting": f"waited {waited} decisions, still drifted at {at}",
+            "again": f"asked again, still drifted at {at}",
+        }[followed.because]
         await self._request(event, check.summary, check.window, now, note)
         del self.deferred[key]  # only now: a request that failed is asked again on retry
 
@@ -197,7 +229,11 @@ class Healer:
     ) -> None:
         window = training_window(self.policy, latest)
         request = RetrainRequest(
-            request_id=uuid.uuid5(uuid.NAMESPACE_URL, f"chainwatch-drift:{event.event_id}").hex,
+            # One id per event and check: a retried batch publishes the same request again
+            # (dropped as a repeat), a drift asked for again gets a new one.
+            request_id=uuid.uuid5(
+                uuid.NAMESPACE_URL, f"chainwatch-drift:{event.event_id}:{latest.last_seq}"
+            ).hex,
             requested_by="drift",
             reason=request_reason(event, summary, latest),
             requested_at=now,
@@ -215,7 +251,7 @@ class Healer:
             event.model_versions.get("batch"),
         )
         await self._record(step)
-        self.open, self.last_requested_at = step, now
+        self.open, self.open_event, self.last_requested_at = step, event, now
         logger.info("retraining requested (%s) for drift %s", request.request_id, event.event_id)
 
     def _held_back(self, now: datetime) -> str:
@@ -241,7 +277,7 @@ class Healer:
         self.awaiting_serving = Promoted(
             self.open.request_id, pointer.version, self.open.at, pointer.promoted_at
         )
-        self.open = None
+        self.open, self.open_event = None, None
 
     async def poll(self) -> None:
         """Close an open request the trainer refused, or that waited too long."""
@@ -252,13 +288,20 @@ class Healer:
             detail = f"promotion gate refused {refused['candidate_version']}: {refused['reasons']}"
             await self._close("refused", detail[:1000], refused["decided_at"],
                               refused["candidate_version"], refused["run_id"])  # fmt: skip
-            self.open = None
+            self._ask_again()
             return
         now = datetime.now(UTC)
         if (now - self.open.at).total_seconds() >= self.policy.timeout_s:
             detail = f"no promotion or refusal within {self.policy.timeout_s:.0f}s"
             await self._close("timed_out", detail, now, None, None)
-            self.open = None
+            self._ask_again()
+
+    def _ask_again(self) -> None:
+        """The open request came to nothing: follow its drift again, to ask after the
+        cool-down if it persists (with more of the new world to learn from by then)."""
+        event, self.open, self.open_event = self.open_event, None, None
+        if event is not None and event.kind in WINDOWED:
+            self.deferred.setdefault((event.kind, event.tier), Deferred(event, "again"))
 
     async def on_served(self, version: str | None, seq: int, decided_at: datetime) -> None:
         """Record ``serving`` at the first decision made by the version promoted on request."""

@@ -69,6 +69,7 @@ class DriftService:
             cooldown_s=settings.retrain_cooldown_s,
             timeout_s=settings.retrain_timeout_s,
             window_s=settings.retrain_window_s,
+            after_decisions=settings.retrain_after_decisions,
         )
         self.healer = Healer(js, pool, self.policy)
         self.champion: str | None = None

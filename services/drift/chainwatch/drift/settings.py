@@ -80,6 +80,14 @@ class DriftSettings(BaseSettings):
     retrain_poll_s: float = Field(
         5.0, gt=0, description="How often the trainer's decisions are looked up"
     )
+    retrain_after_decisions: int = Field(
+        1000,
+        ge=0,
+        description=(
+            "Decisions to wait after a drifted window before asking for retraining, so the "
+            "new model has some of the new world to learn from (0: ask at once)"
+        ),
+    )
     retrain_window_s: float = Field(
         7 * 86400.0,
         gt=0,
