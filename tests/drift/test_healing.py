@@ -304,3 +304,25 @@ async def test_a_drift_whose_retraining_was_refused_asks_again_if_it_persists(
     first, second = await _requests(private_nc)
     assert first.request_id != second.request_id
     assert "window: decisions 401-600" in second.reason
+
+
+async def test_a_drift_reported_again_keeps_its_wait(
+    private_nc: NATS, fresh_pool: asyncpg.Pool
+) -> None:
+    # A drift that persists for realert_s is reported again; that must not restart the
+    # wait, or with slow traffic it would never ask.
+    patient = HealingPolicy(POLICY.retrain_on, 3, 0.0, 3600.0, after_decisions=200)
+    healer = Healer(private_nc.jetstream(), fresh_pool, patient)
+    first = _event("e1", features=3)  # window 51-250
+    again = _event("e1-again", features=3)
+    again = again.model_copy(
+        update={"window": again.window.model_copy(update={"first_seq": 201, "last_seq": 400})}
+    )
+    await healer.on_event(first)
+    await healer.on_check(_check(201))  # ends at 400
+    await healer.on_event(again)
+
+    await healer.on_check(_check(251))  # ends at 450: 200 after the first event
+
+    # Asked for under its latest report, on the wait that began with the first.
+    assert await _steps(fresh_pool) == [("requested", "e1-again")]

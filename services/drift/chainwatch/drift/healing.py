@@ -107,6 +107,8 @@ class Deferred:
 
     event: DriftDetected
     because: FollowedBecause
+    since_seq: int
+    """The last decision of the first drifted window: the wait for new decisions counts from it."""
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,19 @@ class Healer:
             return
         key = (event.kind, event.tier)
         followable = event.kind in WINDOWED
+        followed = self.deferred.get(key)
+        # The wait counts from the first event of a drift followed against this reference:
+        # one that persists for ``realert_s`` is reported again, which must not restart it.
+        same = followed is not None and _reference_id(followed.event.reference) == _reference_id(
+            event.reference
+        )
+        since = followed.since_seq if followed is not None and same else event.window.last_seq
         if not event.retrain:
             if followable:
-                self.deferred[key] = Deferred(event, "weak")
+                self.deferred[key] = Deferred(event, "weak", since)
             return
         if followable and self.policy.after_decisions > 0:
-            self.deferred[key] = Deferred(event, "waiting")
+            self.deferred[key] = Deferred(event, "waiting", since)
             logger.info("drift %s: asking once %d more decisions show it", event.event_id,
                         self.policy.after_decisions)  # fmt: skip
             return
@@ -167,7 +176,7 @@ class Healer:
         held = self._held_back(now)
         if held:
             if followable:
-                self.deferred[key] = Deferred(event, "held")
+                self.deferred[key] = Deferred(event, "held", since)
             later = "asked for when that ends, if the drift persists" if followable else "dropped"
             detail = f"{held}; {'deferred: ' if followable else ''}{later}"
             await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
@@ -197,7 +206,7 @@ class Healer:
             logger.info("drift %s cleared by itself", event.event_id)
             return
         now = datetime.now(UTC)
-        waited = check.window.last_seq - event.window.last_seq
+        waited = check.window.last_seq - followed.since_seq
         if waited < self.policy.after_decisions or not crosses(
             self.policy, check.kind, len(check.findings)
         ):
@@ -205,9 +214,9 @@ class Healer:
         held = self._held_back(now)
         if held:
             if followed.because != "held":  # said once per drift, not at every check
-                self.deferred[key] = Deferred(event, "held")
                 detail = f"{held}; deferred: asked for when that ends, if the drift persists"
                 await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
+                self.deferred[key] = Deferred(event, "held", followed.since_seq)  # once recorded
             return
         at = f"decisions {check.window.first_seq}-{check.window.last_seq}"
         note = {
@@ -301,7 +310,8 @@ class Healer:
         cool-down if it persists (with more of the new world to learn from by then)."""
         event, self.open, self.open_event = self.open_event, None, None
         if event is not None and event.kind in WINDOWED:
-            self.deferred.setdefault((event.kind, event.tier), Deferred(event, "again"))
+            again = Deferred(event, "again", event.window.last_seq)
+            self.deferred.setdefault((event.kind, event.tier), again)
 
     async def on_served(self, version: str | None, seq: int, decided_at: datetime) -> None:
         """Record ``serving`` at the first decision made by the version promoted on request."""

@@ -82,6 +82,8 @@ class DriftService:
         self._pending_healing: list[tuple[DriftDetected | None, CheckResult | None]] = []
         """For the healer, in the order observed: each check, with its event if it raised one."""
         self._pending_served: tuple[str, int, datetime] | None = None
+        self._unsettled_promotion: ModelPointer | None = None
+        """A promotion the healer has not been told of yet (the database was away)."""
         common: dict[str, Any] = {
             "stage": STAGE,
             "batch_size": settings.batch_size,
@@ -155,15 +157,23 @@ class DriftService:
                 self.errors.reset(Tier.BATCH)
             metrics.BOOTSTRAPPING.set(int(self.monitor.reference.bootstrapping))
             self.champion = pointer.version if pointer else None
-            await self._flush()
-            if pointer is not None:
-                await self.healer.on_promotion(pointer)
+            self._unsettled_promotion = pointer
+            await self._settle_promotion()
+
+    async def _settle_promotion(self) -> None:
+        """Tell the healer of a promotion; retried by ``poll_trainer`` while it fails."""
+        await self._flush()
+        if self._unsettled_promotion is not None:
+            await self.healer.on_promotion(self._unsettled_promotion)
+            self._unsettled_promotion = None
 
     async def poll_trainer(self, stop: asyncio.Event) -> None:
         """Look for the trainer's verdict on an open request every ``retrain_poll_s``."""
         while not stop.is_set():
             try:
                 async with self._lock:
+                    if self._unsettled_promotion is not None:
+                        await self._settle_promotion()
                     await self.healer.poll()
             except TRANSIENT as exc:
                 logger.warning("cannot look up the trainer's decisions: %s", exc)
