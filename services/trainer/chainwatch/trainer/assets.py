@@ -36,9 +36,9 @@ from chainwatch.trainer.dataset import LoadedTransactions, TransactionSource
 from chainwatch.trainer.gate import Champion, GateParams
 from chainwatch.trainer.labels import LabelPolicy
 from chainwatch.trainer.ledger import TrainingLedger
+from chainwatch.trainer.promotion import gate_verdict, promote
 from chainwatch.trainer.recent import StreamTransactions
 from chainwatch.trainer.registry import ModelRegistry
-from chainwatch.trainer.retrain import TRIGGER_TAG
 from chainwatch.trainer.screening import Array, FeatureSet, LabelledData
 from chainwatch.trainer.screening import build_features as _build_features
 from chainwatch.trainer.screening import build_labelled as _build_labelled
@@ -270,23 +270,13 @@ def model_assets(
         ledger: dg.ResourceParam[TrainingLedger],
     ) -> dg.AssetCheckResult:
         decision = candidate.decision
-        if not decision.promote:
-            context.log.warning(
-                "%s %s refused: %s", slot.name, candidate.version, "; ".join(decision.reasons)
-            )
-            ledger.record_decision(
-                run_id=context.run.run_id,
-                trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-                model_name=slot.name,
-                candidate_version=candidate.version,
-                champion_version=decision.champion_version,
-                promoted=False,
-                reasons=decision.reasons,
-                decided_at=datetime.now(UTC),
-            )
-        return dg.AssetCheckResult(
-            passed=decision.promote,
-            severity=dg.AssetCheckSeverity.ERROR,
+        return gate_verdict(
+            context,
+            ledger,
+            slot.name,
+            candidate.version,
+            [] if decision.promote else decision.reasons,
+            champion_version=decision.champion_version,
             description="; ".join(decision.reasons),
             metadata={
                 "reasons": list(decision.reasons),
@@ -309,16 +299,14 @@ def model_assets(
         registry: dg.ResourceParam[ModelRegistry],
         ledger: dg.ResourceParam[TrainingLedger],
     ) -> ModelPointer:
-        pointer = registry.promote(slot.name, candidate.version, context.run.run_id)
-        ledger.record_decision(
-            run_id=context.run.run_id,
-            trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-            model_name=slot.name,
-            candidate_version=candidate.version,
+        pointer = promote(
+            context,
+            registry,
+            ledger,
+            slot.name,
+            candidate.version,
             champion_version=candidate.decision.champion_version,
-            promoted=True,
             reasons=candidate.decision.reasons,
-            decided_at=pointer.promoted_at,
         )
         context.add_output_metadata(
             {

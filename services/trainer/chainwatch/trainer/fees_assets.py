@@ -14,7 +14,6 @@ estimates land in the blocks' p5–p50 range no more often than mempool.space's,
 the ledger says why.
 """
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -23,6 +22,7 @@ from chainwatch.fees.model import MODEL_NAME, TrainConfig
 from chainwatch.fees.train import TrainingResult, default_version, gate, train_fee_model
 from chainwatch.shared.registry import ModelPointer
 from chainwatch.trainer.ledger import TrainingLedger
+from chainwatch.trainer.promotion import gate_verdict, promote
 from chainwatch.trainer.registry import ModelRegistry
 from chainwatch.trainer.retrain import TRIGGER_TAG
 
@@ -81,25 +81,7 @@ def fees_promotion_gate(
     ledger: dg.ResourceParam[TrainingLedger],
 ) -> dg.AssetCheckResult:
     reasons = gate(fees_candidate.card)
-    version = fees_candidate.model.version
-    if reasons:
-        context.log.warning("%s %s refused: %s", MODEL_NAME, version, "; ".join(reasons))
-        ledger.record_decision(
-            run_id=context.run.run_id,
-            trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-            model_name=MODEL_NAME,
-            candidate_version=version,
-            champion_version=None,
-            promoted=False,
-            reasons=reasons,
-            decided_at=datetime.now(UTC),
-        )
-    return dg.AssetCheckResult(
-        passed=not reasons,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(reasons),
-        metadata={"reasons": reasons},
-    )
+    return gate_verdict(context, ledger, MODEL_NAME, fees_candidate.model.version, reasons)
 
 
 @dg.asset(
@@ -112,18 +94,7 @@ def fees_promotion(
     registry: dg.ResourceParam[ModelRegistry],
     ledger: dg.ResourceParam[TrainingLedger],
 ) -> ModelPointer:
-    version = fees_candidate.model.version
-    pointer = registry.promote(MODEL_NAME, version, context.run.run_id)
-    ledger.record_decision(
-        run_id=context.run.run_id,
-        trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-        model_name=MODEL_NAME,
-        candidate_version=version,
-        champion_version=None,
-        promoted=True,
-        reasons=[],
-        decided_at=pointer.promoted_at,
-    )
+    pointer = promote(context, registry, ledger, MODEL_NAME, fees_candidate.model.version)
     context.add_output_metadata({"version": pointer.version, "store": pointer.store})
     return pointer
 

@@ -23,6 +23,7 @@ from chainwatch.onboarding.pipeline import TrainedVersion, gate, train_version
 from chainwatch.onboarding.settings import OnboardingSettings
 from chainwatch.shared.registry import ModelPointer
 from chainwatch.trainer.ledger import TrainingLedger
+from chainwatch.trainer.promotion import gate_verdict, promote
 from chainwatch.trainer.registry import ModelRegistry
 from chainwatch.trainer.retrain import TRIGGER_TAG
 
@@ -96,30 +97,8 @@ def onboarding_promotion_gate(
     onboarding_candidate: TrainedVersion,
     ledger: dg.ResourceParam[TrainingLedger],
 ) -> dg.AssetCheckResult:
-    reasons = gate(onboarding_candidate.card)
-    if reasons:
-        context.log.warning(
-            "%s %s refused: %s",
-            onboarding_candidate.model.name,
-            onboarding_candidate.model.version,
-            "; ".join(reasons),
-        )
-        ledger.record_decision(
-            run_id=context.run.run_id,
-            trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-            model_name=onboarding_candidate.model.name,
-            candidate_version=onboarding_candidate.model.version,
-            champion_version=None,
-            promoted=False,
-            reasons=reasons,
-            decided_at=datetime.now(UTC),
-        )
-    return dg.AssetCheckResult(
-        passed=not reasons,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description="; ".join(reasons),
-        metadata={"reasons": reasons},
-    )
+    model = onboarding_candidate.model
+    return gate_verdict(context, ledger, model.name, model.version, gate(onboarding_candidate.card))
 
 
 @dg.asset(
@@ -132,18 +111,8 @@ def onboarding_promotion(
     registry: dg.ResourceParam[ModelRegistry],
     ledger: dg.ResourceParam[TrainingLedger],
 ) -> ModelPointer:
-    name, version = onboarding_candidate.model.name, onboarding_candidate.model.version
-    pointer = registry.promote(name, version, context.run.run_id)
-    ledger.record_decision(
-        run_id=context.run.run_id,
-        trigger=context.run.tags.get(TRIGGER_TAG, "manual"),
-        model_name=name,
-        candidate_version=version,
-        champion_version=None,
-        promoted=True,
-        reasons=[],
-        decided_at=pointer.promoted_at,
-    )
+    model = onboarding_candidate.model
+    pointer = promote(context, registry, ledger, model.name, model.version)
     context.add_output_metadata({"version": pointer.version, "store": pointer.store})
     return pointer
 
