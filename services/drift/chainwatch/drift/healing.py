@@ -48,6 +48,7 @@ from chainwatch.shared.schemas import Tier
 logger = logging.getLogger(__name__)
 
 REASON_LIMIT = 500
+DEFERRED = "deferred: asked for when that ends, if the drift persists"
 WINDOWED = frozenset({DriftKind.FEATURE, DriftKind.PREDICTION})
 """Kinds checked on every window, whose later checks show whether a drift persists. The
 ADWIN kinds (anomaly, performance) report each rise as an event of its own instead."""
@@ -177,8 +178,7 @@ class Healer:
         if held:
             if followable:
                 self.deferred[key] = Deferred(event, "held", since)
-            later = "asked for when that ends, if the drift persists" if followable else "dropped"
-            detail = f"{held}; {'deferred: ' if followable else ''}{later}"
+            detail = f"{held}; {DEFERRED if followable else 'dropped'}"
             await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
             logger.info("retraining not requested for %s yet: %s", event.event_id, held)
             return
@@ -214,7 +214,7 @@ class Healer:
         held = self._held_back(now)
         if held:
             if followed.because != "held":  # said once per drift, not at every check
-                detail = f"{held}; deferred: asked for when that ends, if the drift persists"
+                detail = f"{held}; {DEFERRED}"
                 await self._record(RetrainStep("suppressed", detail, now, event_id=event.event_id))
                 self.deferred[key] = Deferred(event, "held", followed.since_seq)  # once recorded
             return

@@ -122,20 +122,15 @@ class StreamTransactions:
             first_seq = await self._first_sequence(sub)
             if first_seq is None or first_seq > last_seq:
                 return [], skipped
-            newest_from = last_seq - self.max_transactions + 1
-            if window.end is None and first_seq < newest_from:
-                # Open-ended and longer than the cap: start at the newest messages instead
-                # of decoding what would be dropped.
-                skipped["beyond_cap"] = newest_from - first_seq
-                await sub.unsubscribe()
-                sub = await self._subscribe(
-                    js, DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=newest_from
-                )
-            else:
-                await sub.unsubscribe()
-                sub = await self._subscribe(
-                    js, DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=first_seq
-                )
+            # Read again from the first sequence, or, for an open window longer than the
+            # cap, from the newest messages: what would be dropped is not decoded.
+            start = first_seq
+            if window.end is None:
+                start = max(first_seq, last_seq - self.max_transactions + 1)
+            if start > first_seq:
+                skipped["beyond_cap"] = start - first_seq
+            await sub.unsubscribe()
+            sub = await self._subscribe(js, DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
             kept = await self._collect(sub, window, last_seq, skipped)
         finally:
             await _quietly(sub.unsubscribe())
